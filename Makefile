@@ -1,0 +1,39 @@
+# Two commands on a fresh machine: `make run` and `make test`. Each installs what it needs.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install run sandbox test lint typecheck pytest bench locales clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
+	@$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+locales: $(STAMP)
+	@$(PY) -m bot.i18n compile
+
+run: install locales
+	$(PY) -m bot
+
+test: install locales lint typecheck pytest
+
+lint:
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck:
+	$(VENV)/bin/mypy bot handlers scheduler models services sandbox
+
+pytest:
+	$(VENV)/bin/pytest -q
+
+bench: install locales
+	$(PY) -m benchmarks
+
+clean:
+	rm -rf $(VENV) data .mypy_cache .ruff_cache .pytest_cache

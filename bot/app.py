@@ -1,0 +1,116 @@
+"""Composition root: builds settings-driven parts and hands them in; nothing reaches for a global."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import BaseStorage
+from aiogram.types import BotCommandScopeDefault
+from aiogram.utils.i18n import I18n
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.fsm_storage import SqlStorage
+from bot.i18n import LANGUAGES, UserLocaleMiddleware, build_i18n
+from bot.middlewares import DbSessionMiddleware, PerUserOrderMiddleware, ProfileMiddleware
+from bot.settings import SANDBOX_TOKEN, Settings
+from handlers import build_router
+from handlers.common import bot_commands
+from models.database import create_engine, create_session_factory
+from models.migrate import upgrade
+from scheduler.jobs import OutboxWakeup, build_scheduler
+from services.delivery import Delivery
+from services.notifications import announcement_renderer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class App:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    bot: Bot
+    dispatcher: Dispatcher
+    scheduler: AsyncIOScheduler
+    delivery: Delivery
+    i18n: I18n
+    _polling: asyncio.Task[None] | None = None
+
+    async def prepare(self) -> None:
+        """Migrate the database and set the command menu; safe to run on every start."""
+        await upgrade(self.engine)
+        for language in LANGUAGES:
+            await self.bot.set_my_commands(
+                bot_commands(self.i18n, language),
+                scope=BotCommandScopeDefault(),
+                language_code=None if language == self.i18n.default_locale else language,
+            )
+
+    async def start(self) -> None:
+        await self.prepare()
+        self.scheduler.start()
+        self._polling = asyncio.create_task(
+            self.dispatcher.start_polling(self.bot, handle_signals=False, close_bot_session=False, polling_timeout=10)
+        )
+
+    async def run_forever(self) -> None:
+        await self.start()
+        assert self._polling is not None
+        await self._polling
+
+    async def stop(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        if self._polling is not None:
+            with contextlib.suppress(RuntimeError):
+                await self.dispatcher.stop_polling()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._polling
+            self._polling = None
+        await self.dispatcher.storage.close()
+        await self.bot.session.close()
+        await self.engine.dispose()
+
+
+def build_storage(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> BaseStorage:
+    """Redis when configured (several instances), otherwise the bot's own database."""
+    if settings.redis_url:
+        from aiogram.fsm.storage.redis import RedisStorage
+
+        return RedisStorage.from_url(settings.redis_url)
+    return SqlStorage(sessions)
+
+
+def build_app(settings: Settings) -> App:
+    settings.ensure_data_dir()
+    engine = create_engine(settings.database_url)
+    sessions = create_session_factory(engine)
+    token = settings.bot_token.get_secret_value() if settings.bot_token else SANDBOX_TOKEN
+    api = TelegramAPIServer.from_base(str(settings.telegram_api_url).rstrip("/"))
+    bot = Bot(token, session=AiohttpSession(api=api), default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+    i18n = build_i18n(settings.default_locale)
+    delivery = Delivery(
+        bot, sessions, {"announcement": announcement_renderer(i18n)}, rate=settings.outbox_rate
+    )
+    scheduler = build_scheduler(delivery, settings.zone, settings.outbox_interval)
+    dispatcher = Dispatcher(storage=build_storage(settings, sessions))
+    dispatcher["settings"] = settings
+    dispatcher["outbox_wakeup"] = OutboxWakeup(scheduler, settings.zone)
+    # One user's updates in order, before the FSM reads their dialog state.
+    dispatcher.update.outer_middleware.unregister(dispatcher.fsm)
+    dispatcher.update.outer_middleware(PerUserOrderMiddleware())
+    dispatcher.update.outer_middleware(dispatcher.fsm)
+    dispatcher.update.outer_middleware(DbSessionMiddleware(sessions))
+    dispatcher.update.outer_middleware(ProfileMiddleware(settings.admin_ids))
+    UserLocaleMiddleware(i18n).setup(dispatcher)
+    dispatcher.include_router(build_router())
+    return App(settings, engine, sessions, bot, dispatcher, scheduler, delivery, i18n)

@@ -1,0 +1,24 @@
+"""Typed callback data for every inline button (Telegram allows 64 bytes; these stay far below)."""
+
+from __future__ import annotations
+
+from aiogram.filters.callback_data import CallbackData
+
+
+class OnboardingCb(CallbackData, prefix="ob"):
+    """A step of the sign-up dialog: `step` names it, `value` is the choice."""
+
+    step: str
+    value: int
+
+
+class RsvpCb(CallbackData, prefix="rs"):
+    event_id: int
+    answer: str
+
+
+class NewEventCb(CallbackData, prefix="ne"):
+    """A choice in the coordinator's event dialog."""
+
+    step: str
+    value: str

@@ -1,0 +1,40 @@
+"""Bring a database's schema to the newest Alembic revision (never `create_all`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def alembic_config() -> Config:
+    cfg = Config(str(ROOT / "alembic.ini"))
+    cfg.set_main_option("script_location", str(ROOT / "migrations"))
+    return cfg
+
+
+async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+    """Run `alembic upgrade` on an open engine (used at start-up and by tests)."""
+    cfg = alembic_config()
+
+    def _do(connection: object) -> None:
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, revision)
+
+    async with engine.begin() as connection:
+        await connection.run_sync(_do)
+
+
+async def downgrade(engine: AsyncEngine, revision: str = "base") -> None:
+    cfg = alembic_config()
+
+    def _do(connection: object) -> None:
+        cfg.attributes["connection"] = connection
+        command.downgrade(cfg, revision)
+
+    async with engine.begin() as connection:
+        await connection.run_sync(_do)

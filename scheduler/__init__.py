@@ -1,0 +1,1 @@
+"""Timed jobs (APScheduler); what they act on always lives in the database."""

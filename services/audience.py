@@ -1,0 +1,52 @@
+"""Who an event is for: the recipients are always computed here, on the server, from the event."""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, and_, false, or_, select, union
+from sqlalchemy.sql.elements import ColumnElement
+
+from models import Event, Learner, Role, School, User, UserRole
+
+
+def _school_in_scope(event: Event, school_id: ColumnElement[int]) -> ColumnElement[bool]:
+    if event.school_id is not None:
+        return school_id == event.school_id
+    in_municipality = select(School.id).where(School.municipality_id == event.municipality_id)
+    return school_id.in_(in_municipality)
+
+
+def matching_learners(event: Event) -> Select[tuple[int, int]]:
+    """(user_id, learner_id) of every pupil the event is for, from students and from parents."""
+    kinds = []
+    if event.for_students:
+        kinds.append(Learner.is_self.is_(True))
+    if event.for_parents:
+        kinds.append(Learner.is_self.is_(False))
+    return select(Learner.user_id, Learner.id).where(
+        Learner.grade.between(event.grade_min, event.grade_max),
+        _school_in_scope(event, Learner.school_id),
+        or_(*kinds) if kinds else false(),
+    )
+
+
+def recipients(event: Event) -> Select[tuple[int, int]]:
+    """(user_id, telegram_id) of every active, consenting user who should hear of the event, once each."""
+    learner_users = matching_learners(event).with_only_columns(Learner.user_id.label("user_id"))
+    parts = [learner_users]
+    if event.for_teachers:
+        parts.append(
+            select(UserRole.user_id.label("user_id")).where(
+                UserRole.role == Role.teacher,
+                and_(UserRole.school_id.is_not(None), _school_in_scope(event, UserRole.school_id)),
+            )
+        )
+    candidates = union(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
+    return (
+        select(User.id, User.telegram_id)
+        .where(
+            User.id.in_(select(candidates.c.user_id)),
+            User.is_active.is_(True),
+            User.consent_at.is_not(None),
+        )
+        .order_by(User.id)
+    )

@@ -1,0 +1,102 @@
+"""Fixtures: a Bot API emulator, a fresh database (SQLite, and PostgreSQL when TEST_DATABASE_URL is set),
+and the whole bot wired to both, as `python -m bot` wires it."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from bot.app import App, build_app
+from bot.demo import seed_directory
+from bot.settings import Settings
+from sandbox import Emulator, EmulatorConfig
+
+ADMIN_ID = 9001
+TOKEN = "4242:TEST-profbot"
+
+DATABASES = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+
+
+async def _create_pg_database(base_url: str) -> tuple[str, str]:
+    import asyncpg
+
+    url = make_url(base_url)
+    name = f"profbot_t_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(
+        user=url.username, password=url.password, host=url.host, port=url.port or 5432, database=url.database
+    )
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return url.set(database=name).render_as_string(hide_password=False), name
+
+
+async def _drop_pg_database(base_url: str, name: str) -> None:
+    import asyncpg
+
+    url = make_url(base_url)
+    conn = await asyncpg.connect(
+        user=url.username, password=url.password, host=url.host, port=url.port or 5432, database=url.database
+    )
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(params=DATABASES)
+async def database_url(request: pytest.FixtureRequest, tmp_path) -> AsyncIterator[str]:
+    """A new, empty database for each test; PostgreSQL ones are dropped afterwards."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'profbot.sqlite3'}"
+        return
+    base = os.environ["TEST_DATABASE_URL"]
+    url, name = await _create_pg_database(base)
+    try:
+        yield url
+    finally:
+        await _drop_pg_database(base, name)
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[Emulator]:
+    """Limits are loose by default; tests of pacing set them explicitly."""
+    emu = Emulator(EmulatorConfig(global_rate=1000.0, per_chat_rate=50.0, per_chat_burst=50))
+    await emu.start()
+    try:
+        yield emu
+    finally:
+        await emu.stop()
+
+
+def make_settings(emulator: Emulator, database_url: str, **extra: object) -> Settings:
+    values: dict[str, object] = {
+        "BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_URL": emulator.url,
+        "DATABASE_URL": database_url,
+        "ADMIN_IDS": str(ADMIN_ID),
+        "OUTBOX_INTERVAL": 0.2,
+        "OUTBOX_RATE": 200.0,
+        "REDIS_URL": "",
+    }
+    values.update(extra)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+async def app(emulator: Emulator, database_url: str) -> AsyncIterator[App]:
+    """The bot running (polling the emulator, scheduler on) over a migrated database with a directory."""
+    application = build_app(make_settings(emulator, database_url))
+    await application.prepare()
+    async with application.sessions.begin() as session:
+        await seed_directory(session)
+    await application.start()
+    try:
+        yield application
+    finally:
+        await application.stop()
