@@ -59,7 +59,9 @@ class App:
         await self.prepare()
         self.scheduler.start()
         self._polling = asyncio.create_task(
-            self.dispatcher.start_polling(self.bot, handle_signals=False, close_bot_session=False, polling_timeout=10)
+            self.dispatcher.start_polling(
+                self.bot, handle_signals=False, close_bot_session=False, polling_timeout=10
+            )
         )
 
     async def run_forever(self) -> None:

@@ -8,7 +8,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Event, EventKind, EventLevel, EventStatus, Municipality, Organisation, OrganisationType, School
+from models import (
+    Event,
+    EventKind,
+    EventLevel,
+    EventStatus,
+    Municipality,
+    Organisation,
+    OrganisationType,
+    School,
+)
 from models.base import utcnow
 
 REGION = "Костромская область"
@@ -24,7 +33,11 @@ MUNICIPALITIES = {
     ],
 }
 ORGANISATIONS = [
-    ("город Кострома", "ОГБПОУ «Костромской энергетический техникум им. Ф. В. Чижова»", OrganisationType.college),
+    (
+        "город Кострома",
+        "ОГБПОУ «Костромской энергетический техникум им. Ф. В. Чижова»",
+        OrganisationType.college,
+    ),
     ("город Кострома", "Детский технопарк «Кванториум» г. Костромы", OrganisationType.additional_education),
     ("город Кострома", "Костромской государственный университет", OrganisationType.university),
     ("Чухломский муниципальный район", "Чухломский лесхоз", OrganisationType.enterprise),

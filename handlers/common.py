@@ -31,7 +31,9 @@ COMMANDS: list[tuple[str, LazyProxy, frozenset[Role] | None]] = [
 def bot_commands(i18n: I18n, locale: str) -> list[BotCommand]:
     """The command menu shown to everybody, in one language (privileged ones are listed by /help)."""
     with i18n.context(), i18n.use_locale(locale):
-        return [BotCommand(command=name, description=str(text)) for name, text, roles in COMMANDS if roles is None]
+        return [
+            BotCommand(command=name, description=str(text)) for name, text, roles in COMMANDS if roles is None
+        ]
 
 
 @router.message(Command("help"))

@@ -29,7 +29,14 @@ router = Router(name="new_event")
 router.message.filter(HasRole(Role.coordinator))
 router.callback_query.filter(HasRole(Role.coordinator))
 
-GRADE_BANDS = {"1-4": (1, 4), "5-9": (5, 9), "6-11": (6, 11), "8-11": (8, 11), "10-11": (10, 11), "1-11": (1, 11)}
+GRADE_BANDS = {
+    "1-4": (1, 4),
+    "5-9": (5, 9),
+    "6-11": (6, 11),
+    "8-11": (8, 11),
+    "10-11": (10, 11),
+    "1-11": (1, 11),
+}
 AUDIENCES = {"s": (True, False), "p": (False, True), "sp": (True, True)}
 DATE_FORMAT = "%d.%m.%Y %H:%M"
 
@@ -84,7 +91,9 @@ def _draft(data: dict[str, Any]) -> EventDraft:
     )
 
 
-async def _ask(target: Message | CallbackQuery, text: str, keyboard: InlineKeyboardMarkup | None = None) -> None:
+async def _ask(
+    target: Message | CallbackQuery, text: str, keyboard: InlineKeyboardMarkup | None = None
+) -> None:
     if isinstance(target, CallbackQuery):
         if isinstance(target.message, Message):
             await target.message.edit_text(text, reply_markup=keyboard)
@@ -95,7 +104,9 @@ async def _ask(target: Message | CallbackQuery, text: str, keyboard: InlineKeybo
 
 async def _ask_kind(target: Message | CallbackQuery, state: FSMContext) -> None:
     await state.set_state(NewEvent.kind)
-    buttons = [(str(label), NewEventCb(step="kind", value=kind.value).pack()) for kind, label in KIND_LABELS.items()]
+    buttons = [
+        (str(label), NewEventCb(step="kind", value=kind.value).pack()) for kind, label in KIND_LABELS.items()
+    ]
     await _ask(target, _("New event. What kind is it?"), rows(buttons, width=2))
 
 
@@ -160,7 +171,9 @@ async def type_start(message: Message, state: FSMContext, session: AsyncSession)
     try:
         local = datetime.strptime((message.text or "").strip(), DATE_FORMAT)
     except ValueError:
-        await message.answer(_("I could not read this date. Please type it as DD.MM.YYYY HH:MM, e.g. 05.12.2026 10:00."))
+        await message.answer(
+            _("I could not read this date. Please type it as DD.MM.YYYY HH:MM, e.g. 05.12.2026 10:00.")
+        )
         return
     starts_at = local.replace(tzinfo=zone)
     if starts_at <= datetime.now(zone):
@@ -225,7 +238,9 @@ async def choose_scope(
     await _ask(query, _("Where does it take place? Type the address or the place, or press «Skip»."), skip)
 
 
-async def _preview(target: Message | CallbackQuery, state: FSMContext, session: AsyncSession, i18n: I18n) -> None:
+async def _preview(
+    target: Message | CallbackQuery, state: FSMContext, session: AsyncSession, i18n: I18n
+) -> None:
     data = await state.get_data()
     draft = _draft(data)
     event = Event(**vars(draft))
@@ -236,7 +251,9 @@ async def _preview(target: Message | CallbackQuery, state: FSMContext, session: 
         (_("📢 Publish"), NewEventCb(step="publish", value="yes").pack()),
         (_("Cancel"), NewEventCb(step="publish", value="no").pack()),
     ]
-    await _ask(target, _("Preview of the announcement:") + "\n\n" + event_text(event, ctx), rows(buttons, width=2))
+    await _ask(
+        target, _("Preview of the announcement:") + "\n\n" + event_text(event, ctx), rows(buttons, width=2)
+    )
 
 
 @router.callback_query(NewEvent.venue, NewEventCb.filter(F.step == "venue"))

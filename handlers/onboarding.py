@@ -43,7 +43,9 @@ def role_label(role: Role) -> str:
     }[role]
 
 
-async def _step_view(step: State, session: AsyncSession, data: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup]:
+async def _step_view(
+    step: State, session: AsyncSession, data: dict[str, Any]
+) -> tuple[str, InlineKeyboardMarkup]:
     """The question and buttons of a step, from what has been chosen so far."""
     if step == Onboarding.consent:
         return _(
@@ -60,7 +62,10 @@ async def _step_view(step: State, session: AsyncSession, data: dict[str, Any]) -
         )
     if step == Onboarding.role:
         return _("Who are you?"), rows(
-            [(role_label(role), OnboardingCb(step="role", value=code).pack()) for code, role in ROLE_CODES.items()]
+            [
+                (role_label(role), OnboardingCb(step="role", value=code).pack())
+                for code, role in ROLE_CODES.items()
+            ]
         )
     if step == Onboarding.municipality:
         items = await directory.municipalities(session)
@@ -69,13 +74,25 @@ async def _step_view(step: State, session: AsyncSession, data: dict[str, Any]) -
         )
     if step == Onboarding.school:
         schools = await directory.schools_of(session, int(data["municipality_id"]))
-        question = _("Which school does your child attend?") if data.get("role") == Role.parent else _("Choose your school:")
+        question = (
+            _("Which school does your child attend?")
+            if data.get("role") == Role.parent
+            else _("Choose your school:")
+        )
         return question, rows([(s.name, OnboardingCb(step="school", value=s.id).pack()) for s in schools])
-    question = _("Which grade is your child in?") if data.get("role") == Role.parent else _("Which grade are you in?")
-    return question, rows([(str(g), OnboardingCb(step="grade", value=g).pack()) for g in range(1, 12)], width=4)
+    question = (
+        _("Which grade is your child in?")
+        if data.get("role") == Role.parent
+        else _("Which grade are you in?")
+    )
+    return question, rows(
+        [(str(g), OnboardingCb(step="grade", value=g).pack()) for g in range(1, 12)], width=4
+    )
 
 
-async def _show(target: Message | CallbackQuery, state: FSMContext, session: AsyncSession, step: State) -> None:
+async def _show(
+    target: Message | CallbackQuery, state: FSMContext, session: AsyncSession, step: State
+) -> None:
     await state.set_state(step)
     text, keyboard = await _step_view(step, session, await state.get_data())
     if isinstance(target, CallbackQuery) and isinstance(target.message, Message):
@@ -107,11 +124,11 @@ def summary(profile: Profile, schools: dict[int, School]) -> str:
 async def start(message: Message, state: FSMContext, session: AsyncSession, profile: Profile) -> None:
     if profile.is_registered or profile.has(Role.coordinator):
         await state.clear()
-        schools = {l.school_id: await session.get(School, l.school_id) for l in profile.learners}
+        schools = {lr.school_id: await session.get(School, lr.school_id) for lr in profile.learners}
         await message.answer(
-            _("Welcome back! You are subscribed as:\n{summary}\n\nNew events will come here. Commands: /help").format(
-                summary=summary(profile, {k: v for k, v in schools.items() if v})
-            )
+            _(
+                "Welcome back! You are subscribed as:\n{summary}\n\nNew events will come here. Commands: /help"
+            ).format(summary=summary(profile, {k: v for k, v in schools.items() if v}))
         )
         return
     await state.clear()
@@ -120,14 +137,21 @@ async def start(message: Message, state: FSMContext, session: AsyncSession, prof
 
 @router.callback_query(Onboarding.consent, OnboardingCb.filter(F.step == "consent"))
 async def consent(
-    query: CallbackQuery, callback_data: OnboardingCb, state: FSMContext, session: AsyncSession, profile: Profile, i18n: I18n
+    query: CallbackQuery,
+    callback_data: OnboardingCb,
+    state: FSMContext,
+    session: AsyncSession,
+    profile: Profile,
+    i18n: I18n,
 ) -> None:
     if callback_data.value != 1:
         await state.clear()
         if isinstance(query.message, Message):
             await query.message.edit_text(
-                _("Understood, nothing has been saved. Without consent I cannot send you events. "
-                  "If you change your mind, send /start.")
+                _(
+                    "Understood, nothing has been saved. Without consent I cannot send you events. "
+                    "If you change your mind, send /start."
+                )
             )
         await query.answer()
         return
@@ -136,7 +160,9 @@ async def consent(
 
 
 @router.callback_query(Onboarding.role, OnboardingCb.filter(F.step == "role"))
-async def choose_role(query: CallbackQuery, callback_data: OnboardingCb, state: FSMContext, session: AsyncSession) -> None:
+async def choose_role(
+    query: CallbackQuery, callback_data: OnboardingCb, state: FSMContext, session: AsyncSession
+) -> None:
     role = ROLE_CODES.get(callback_data.value)
     if role is None:
         await query.answer(_("This button is not valid. Please choose again."), show_alert=True)
@@ -192,7 +218,9 @@ async def choose_grade(
     outbox_wakeup: Callable[[], Awaitable[None]],
 ) -> None:
     data = await state.get_data()
-    school = await directory.school_in(session, int(data.get("school_id", 0)), int(data.get("municipality_id", 0)))
+    school = await directory.school_in(
+        session, int(data.get("school_id", 0)), int(data.get("municipality_id", 0))
+    )
     if not 1 <= callback_data.value <= 11 or school is None:
         await query.answer(_("This button is not valid. Please choose again."), show_alert=True)
         return
@@ -222,7 +250,9 @@ async def _finish(
             grade=grade, school=school.name
         )
     else:
-        text = _("Done! You will receive events for grade {grade}, {school}.").format(grade=grade, school=school.name)
+        text = _("Done! You will receive events for grade {grade}, {school}.").format(
+            grade=grade, school=school.name
+        )
     if isinstance(query.message, Message):
         more = (
             _("Upcoming events for you: {n}. I am sending them now.").format(n=upcoming)

@@ -48,7 +48,9 @@ async def on_answer(
     ctx = await card_context(session, result.event, i18n.current_locale, answer=status)
     if isinstance(query.message, Message):
         try:
-            await query.message.edit_text(event_text(result.event, ctx), reply_markup=event_keyboard(result.event, status))
+            await query.message.edit_text(
+                event_text(result.event, ctx), reply_markup=event_keyboard(result.event, status)
+            )
         except TelegramBadRequest as exc:
             if "not modified" not in exc.message:
                 raise

@@ -1,20 +1,26 @@
 """ORM models and data access; the database is the source of truth for everything that must survive."""
 
 from models.base import Base
-from models.directory import Municipality, Organisation, OrganisationType, School
+from models.broadcast import Broadcast, BroadcastStatus
+from models.directory import Municipality, Organisation, OrganisationType, PupilCount, School
 from models.event import Event, EventKind, EventLevel, EventStatus
+from models.feedback import Feedback
 from models.fsm import FsmRecord
 from models.outbox import Outbox, OutboxStatus, Priority
-from models.people import Learner, Role, User, UserRole
+from models.people import Invitation, Learner, Role, RoleChange, TeacherClass, User, UserRole
 from models.rsvp import Rsvp, RsvpStatus
 
 __all__ = [
     "Base",
+    "Broadcast",
+    "BroadcastStatus",
     "Event",
     "EventKind",
     "EventLevel",
     "EventStatus",
+    "Feedback",
     "FsmRecord",
+    "Invitation",
     "Learner",
     "Municipality",
     "Organisation",
@@ -22,10 +28,13 @@ __all__ = [
     "Outbox",
     "OutboxStatus",
     "Priority",
+    "PupilCount",
     "Role",
+    "RoleChange",
     "Rsvp",
     "RsvpStatus",
     "School",
+    "TeacherClass",
     "User",
     "UserRole",
 ]

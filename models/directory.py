@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 
-from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, Integer, SmallInteger, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, BigId
@@ -54,3 +54,20 @@ class Organisation(Base):
     type: Mapped[OrganisationType] = mapped_column(
         Enum(OrganisationType, native_enum=False, length=32, validate_strings=True)
     )
+
+
+class PupilCount(Base):
+    """Pupils of a grade at a school in a school year (its starting calendar year): coverage denominators."""
+
+    __tablename__ = "pupil_counts"
+    __table_args__ = (
+        UniqueConstraint("school_id", "grade", "school_year"),
+        CheckConstraint("grade BETWEEN 1 AND 11", name="grade_range"),
+        CheckConstraint("pupils >= 0", name="pupils_non_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"), index=True)
+    grade: Mapped[int] = mapped_column(SmallInteger)
+    school_year: Mapped[int] = mapped_column(SmallInteger)
+    pupils: Mapped[int] = mapped_column(Integer)

@@ -79,3 +79,7 @@ class Event(Base):
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     published_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # Bumped on every change of time or place: change notices are keyed by it, so each goes out once.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

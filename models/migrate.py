@@ -17,7 +17,7 @@ def alembic_config() -> Config:
     return cfg
 
 
-async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+async def upgrade(engine: AsyncEngine, revision: str = "heads") -> None:
     """Run `alembic upgrade` on an open engine (used at start-up and by tests)."""
     cfg = alembic_config()
 

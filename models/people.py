@@ -5,7 +5,18 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, Enum, ForeignKey, SmallInteger, String
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Enum,
+    ForeignKey,
+    Integer,
+    SmallInteger,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, BigId, UtcDateTime, utcnow
@@ -30,6 +41,13 @@ class User(Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
     blocked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    # Preferences (one settings screen). Empty interests mean every kind of event.
+    interests: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    reminders_on: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    quiet_start: Mapped[int] = mapped_column(SmallInteger, default=21 * 60, server_default=str(21 * 60))
+    quiet_end: Mapped[int] = mapped_column(SmallInteger, default=8 * 60, server_default=str(8 * 60))
+    digest: Mapped[str] = mapped_column(String(8), default="instant", server_default="instant")
+    monthly_summary: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
 
 
 class UserRole(Base):
@@ -62,3 +80,53 @@ class Learner(Base):
     is_self: Mapped[bool] = mapped_column(Boolean, default=False)
     ovz: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class TeacherClass(Base):
+    """A class a teacher leads (grade and optional letter at a school): the reach of their broadcasts."""
+
+    __tablename__ = "teacher_classes"
+    __table_args__ = (
+        UniqueConstraint("user_id", "school_id", "grade", "letter"),
+        CheckConstraint("grade BETWEEN 1 AND 11", name="grade_range"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"))
+    grade: Mapped[int] = mapped_column(SmallInteger)
+    letter: Mapped[str] = mapped_column(String(4), default="", server_default="")
+
+
+class Invitation(Base):
+    """A deep link (`t.me/<bot>?start=<code>`) that grants a scoped role; expiring, limited, revocable."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[Role] = mapped_column(Enum(Role, native_enum=False, length=16, validate_strings=True))
+    municipality_id: Mapped[int | None] = mapped_column(ForeignKey("municipalities.id", ondelete="CASCADE"))
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    max_uses: Mapped[int] = mapped_column(Integer, default=1)
+    uses: Mapped[int] = mapped_column(Integer, default=0)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class RoleChange(Base):
+    """Audit of every role granted or taken away: who, what, by whom, when."""
+
+    __tablename__ = "role_changes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    role: Mapped[Role] = mapped_column(Enum(Role, native_enum=False, length=16, validate_strings=True))
+    action: Mapped[str] = mapped_column(String(16))  # grant | revoke
+    municipality_id: Mapped[int | None] = mapped_column(ForeignKey("municipalities.id", ondelete="SET NULL"))
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id", ondelete="SET NULL"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    invitation_id: Mapped[int | None] = mapped_column(ForeignKey("invitations.id", ondelete="SET NULL"))
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, Enum, ForeignKey, Index, String, text
+from sqlalchemy import Boolean, Enum, ForeignKey, Index, SmallInteger, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, BigId, UtcDateTime, utcnow
@@ -16,6 +16,7 @@ class RsvpStatus(enum.StrEnum):
     maybe = "maybe"
     not_going = "not_going"
     waitlisted = "waitlisted"
+    offered = "offered"  # promoted from the wait list, must confirm before offer_expires_at
     cancelled = "cancelled"
 
 
@@ -50,7 +51,14 @@ class Rsvp(Base):
     status: Mapped[RsvpStatus] = mapped_column(
         Enum(RsvpStatus, native_enum=False, length=16, validate_strings=True)
     )
+    # Who the participant is, copied at sign-up: counts survive /forget as anonymous aggregates.
+    respondent_role: Mapped[str | None] = mapped_column(String(16))  # student | parent | teacher
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id", ondelete="SET NULL"), index=True)
+    grade: Mapped[int | None] = mapped_column(SmallInteger)
+    ovz: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    walk_in: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    offer_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     attended: Mapped[bool | None] = mapped_column(Boolean)
-    result: Mapped[str | None] = mapped_column(String(32))
+    result: Mapped[str | None] = mapped_column(String(32))  # winner | prize_winner
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)

@@ -444,7 +444,7 @@ class Emulator:
         """Updates not yet confirmed by the bot."""
         return len(self._updates)
 
-    async def wait_idle(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109
+    async def wait_idle(self, timeout: float = 5.0) -> None:
         """Wait until the bot has fetched and confirmed every queued update."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout

@@ -125,7 +125,7 @@ class SimUser:
     async def wait_for(
         self,
         predicate: Callable[[SimUser], bool],
-        timeout: float = 5.0,  # noqa: ASYNC109 - the test contract names it timeout
+        timeout: float = 5.0,
     ) -> SimUser:
         """Wait until ``predicate(self)`` holds; re-checked on every change in this chat."""
         loop = asyncio.get_running_loop()
@@ -143,12 +143,12 @@ class SimUser:
                 continue
         return self
 
-    async def wait_messages(self, n: int, timeout: float = 5.0) -> list[ChatMessage]:  # noqa: ASYNC109
+    async def wait_messages(self, n: int, timeout: float = 5.0) -> list[ChatMessage]:
         """Wait until the bot has sent at least ``n`` messages here in total (deleted count too)."""
         await self.wait_for(lambda u: u.bot_sent_total >= n, timeout)
         return self.bot_messages
 
-    async def wait_callback_answer(self, timeout: float = 5.0) -> CallbackAnswer:  # noqa: ASYNC109
+    async def wait_callback_answer(self, timeout: float = 5.0) -> CallbackAnswer:
         """Wait until the newest callback query of this user is answered and return the answer."""
         if not self.callback_ids:
             raise LookupError(f"user {self.id} has not pressed any button")

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 from sqlalchemy import Select, and_, false, or_, select, union
+from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
 from models import Event, Learner, Role, School, User, UserRole
 
 
-def _school_in_scope(event: Event, school_id: ColumnElement[int]) -> ColumnElement[bool]:
+def _school_in_scope(
+    event: Event, school_id: InstrumentedAttribute[int] | InstrumentedAttribute[int | None]
+) -> ColumnElement[bool]:
     if event.school_id is not None:
         return school_id == event.school_id
     in_municipality = select(School.id).where(School.municipality_id == event.municipality_id)
     return school_id.in_(in_municipality)
 
 
-def matching_learners(event: Event) -> Select[tuple[int, int]]:
+def matching_learners(event: Event) -> Select[int, int]:
     """(user_id, learner_id) of every pupil the event is for, from students and from parents."""
     kinds = []
     if event.for_students:
@@ -29,7 +32,7 @@ def matching_learners(event: Event) -> Select[tuple[int, int]]:
     )
 
 
-def recipients(event: Event) -> Select[tuple[int, int]]:
+def recipients(event: Event) -> Select[int, int]:
     """(user_id, telegram_id) of every active, consenting user who should hear of the event, once each."""
     learner_users = matching_learners(event).with_only_columns(Learner.user_id.label("user_id"))
     parts = [learner_users]

@@ -95,6 +95,8 @@ def event_keyboard(event: Event, answer: RsvpStatus | None = None) -> InlineKeyb
     for status, label in ANSWER_LABELS.items():
         text = ("✅ " if status is answer else "") + str(label)
         buttons.append(
-            InlineKeyboardButton(text=text, callback_data=RsvpCb(event_id=event.id, answer=ANSWER_CODES[status]).pack())
+            InlineKeyboardButton(
+                text=text, callback_data=RsvpCb(event_id=event.id, answer=ANSWER_CODES[status]).pack()
+            )
         )
     return InlineKeyboardMarkup(inline_keyboard=[buttons[:2], buttons[2:]])

@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiogram import Bot
@@ -44,6 +44,9 @@ class OutgoingMessage:
 
 
 Renderer = Callable[[AsyncSession, Sequence[Outbox]], Awaitable[dict[int, OutgoingMessage | None]]]
+# Which claimed rows must wait (quiet hours, digests) and until when; consulted just before sending,
+# so a change of preferences applies to the next notification.
+HoldPolicy = Callable[[AsyncSession, Sequence[Outbox]], Awaitable[dict[int, datetime]]]
 
 
 @dataclass
@@ -76,7 +79,9 @@ class Delivery:
         concurrency: int = 16,
         max_attempts: int = 5,
         lease: timedelta = timedelta(minutes=2),
+        hold: HoldPolicy | None = None,
     ):
+        self.hold = hold
         self.bot = bot
         self.sessions = sessions
         self.renderers = renderers
@@ -137,6 +142,22 @@ class Delivery:
             rows = (await session.scalars(select(Outbox).where(Outbox.id.in_(ids)).order_by(Outbox.id))).all()
             return [r for r in rows if r.status is OutboxStatus.sending]
 
+    async def _apply_hold(self, rows: Sequence[Outbox]) -> Sequence[Outbox]:
+        """Put back the rows the hold policy defers; return the ones to send now."""
+        if self.hold is None:
+            return rows
+        async with self.sessions.begin() as session:
+            held = await self.hold(session, rows)
+            if held:
+                await session.execute(
+                    update(Outbox),
+                    [
+                        {"id": row_id, "status": OutboxStatus.pending, "not_before": until}
+                        for row_id, until in held.items()
+                    ],
+                )
+        return [row for row in rows if row.id not in held]
+
     async def _render(self, rows: Sequence[Outbox]) -> dict[int, OutgoingMessage | None]:
         result: dict[int, OutgoingMessage | None] = {}
         by_kind: dict[str, list[Outbox]] = {}
@@ -155,6 +176,9 @@ class Delivery:
     async def _deliver(self, rows: Sequence[Outbox]) -> None:
         cutoff = time.monotonic() - self.per_chat_interval
         self._last_sent = {chat: at for chat, at in self._last_sent.items() if at > cutoff}
+        rows = await self._apply_hold(rows)
+        if not rows:
+            return
         messages = await self._render(rows)
         gate = asyncio.Semaphore(self.concurrency)
         chat_locks: dict[int, asyncio.Lock] = {}
@@ -178,7 +202,9 @@ class Delivery:
         """Hold back for a global pause (after a 429) and for the per-chat interval."""
         while True:
             now = time.monotonic()
-            wait = max(self._paused_until - now, self._last_sent.get(chat_id, 0.0) + self.per_chat_interval - now)
+            wait = max(
+                self._paused_until - now, self._last_sent.get(chat_id, 0.0) + self.per_chat_interval - now
+            )
             if wait <= 0:
                 return
             await asyncio.sleep(wait)
@@ -191,14 +217,20 @@ class Delivery:
             await self._wait_turn(row.chat_id)
             try:
                 sent = await self.bot.send_message(
-                    row.chat_id, message.text, parse_mode=message.parse_mode, reply_markup=message.reply_markup
+                    row.chat_id,
+                    message.text,
+                    parse_mode=message.parse_mode,
+                    reply_markup=message.reply_markup,
                 )
             except TelegramRetryAfter as exc:
                 self.stats.rate_limited += 1
                 self._paused_until = max(self._paused_until, time.monotonic() + exc.retry_after)
                 return _Outcome(
                     row.id,
-                    {"status": OutboxStatus.pending, "not_before": utcnow() + timedelta(seconds=exc.retry_after)},
+                    {
+                        "status": OutboxStatus.pending,
+                        "not_before": utcnow() + timedelta(seconds=exc.retry_after),
+                    },
                 )
             except TelegramForbiddenError as exc:
                 self.stats.undeliverable += 1
@@ -217,12 +249,19 @@ class Delivery:
         self.stats.by_kind[row.kind] = self.stats.by_kind.get(row.kind, 0) + 1
         return _Outcome(
             row.id,
-            {"status": OutboxStatus.sent, "sent_at": utcnow(), "message_id": sent.message_id, "last_error": None},
+            {
+                "status": OutboxStatus.sent,
+                "sent_at": utcnow(),
+                "message_id": sent.message_id,
+                "last_error": None,
+            },
         )
 
     def _settle_undeliverable(self, row: Outbox, exc: TelegramAPIError) -> _Outcome:
         return _Outcome(
-            row.id, {"status": OutboxStatus.undeliverable, "last_error": exc.message[:500]}, blocked_chat=row.chat_id
+            row.id,
+            {"status": OutboxStatus.undeliverable, "last_error": exc.message[:500]},
+            blocked_chat=row.chat_id,
         )
 
     def _settle_retry(self, row: Outbox, exc: Exception) -> _Outcome:
@@ -230,10 +269,17 @@ class Delivery:
         reason = f"{type(exc).__name__}: {exc}"[:500]
         if attempts >= self.max_attempts:
             self.stats.failed += 1
-            return _Outcome(row.id, {"status": OutboxStatus.failed, "attempts": attempts, "last_error": reason})
+            return _Outcome(
+                row.id, {"status": OutboxStatus.failed, "attempts": attempts, "last_error": reason}
+            )
         self.stats.retried += 1
         backoff = timedelta(seconds=min(2**attempts, 300))
         return _Outcome(
             row.id,
-            {"status": OutboxStatus.pending, "attempts": attempts, "not_before": utcnow() + backoff, "last_error": reason},
+            {
+                "status": OutboxStatus.pending,
+                "attempts": attempts,
+                "not_before": utcnow() + backoff,
+                "last_error": reason,
+            },
         )

@@ -20,7 +20,11 @@ async def schools_of(session: AsyncSession, municipality_id: int) -> Sequence[Sc
 
 
 async def organisations_of(session: AsyncSession, municipality_id: int) -> Sequence[Organisation]:
-    query = select(Organisation).where(Organisation.municipality_id == municipality_id).order_by(Organisation.name)
+    query = (
+        select(Organisation)
+        .where(Organisation.municipality_id == municipality_id)
+        .order_by(Organisation.name)
+    )
     return (await session.scalars(query)).all()
 
 

@@ -40,7 +40,9 @@ def announcement_renderer(i18n: I18n) -> Renderer:
 
     async def render(session: AsyncSession, rows: Sequence[Outbox]) -> dict[int, OutgoingMessage | None]:
         event_ids = {r.event_id for r in rows if r.event_id is not None}
-        events = {e.id: e for e in (await session.scalars(select(Event).where(Event.id.in_(event_ids)))).all()}
+        events = {
+            e.id: e for e in (await session.scalars(select(Event).where(Event.id.in_(event_ids)))).all()
+        }
         user_ids = {r.user_id for r in rows if r.user_id is not None}
         languages = dict(
             (await session.execute(select(User.id, User.language).where(User.id.in_(user_ids)))).all()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Insert, Select, String, cast, literal, select, true
+from sqlalchemy import JSON, Select, String, cast, literal, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,7 +32,7 @@ async def enqueue(
 ) -> bool:
     """Queue one message; a second call with the same key does nothing. True if it was new."""
     now = utcnow()
-    stmt: Insert = _insert(session).values(
+    stmt = _insert(session).values(
         key=key,
         chat_id=chat_id,
         user_id=user_id,
@@ -51,7 +51,7 @@ async def enqueue(
 
 async def enqueue_many(
     session: AsyncSession,
-    recipients: Select[tuple[int, int]],
+    recipients: Select[int, int],
     *,
     key_prefix: str,
     kind: str,

@@ -74,15 +74,15 @@ def give_consent(user: User, language: str) -> None:
     user.language = language
 
 
-async def register(
-    session: AsyncSession, user: User, role: Role, school: School, grade: int | None
-) -> None:
+async def register(session: AsyncSession, user: User, role: Role, school: School, grade: int | None) -> None:
     """Finish onboarding: a student is one learner, a parent adds a child, a teacher is scoped to a school."""
     if role is Role.coordinator:
         raise ValueError("coordinators are appointed, not registered")
     if role in (Role.student, Role.parent) and (grade is None or not 1 <= grade <= 11):
         raise ValueError("grade must be 1..11")
-    existing = await session.scalar(select(UserRole).where(UserRole.user_id == user.id, UserRole.role == role))
+    existing = await session.scalar(
+        select(UserRole).where(UserRole.user_id == user.id, UserRole.role == role)
+    )
     if existing is None:
         session.add(
             UserRole(

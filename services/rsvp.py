@@ -39,9 +39,9 @@ class RsvpResult:
         return self.refusal is None
 
 
-async def _learners_for(session: AsyncSession, event: Event, profile: Profile) -> Sequence[int]:
-    query = matching_learners(event).where(Learner.user_id == profile.user.id)
-    return [row.id for row in (await session.execute(query)).all()]
+async def _learners_for(session: AsyncSession, event: Event, profile: Profile) -> Sequence[Learner]:
+    ids = matching_learners(event).where(Learner.user_id == profile.user.id).with_only_columns(Learner.id)
+    return (await session.scalars(select(Learner).where(Learner.id.in_(ids)).order_by(Learner.id))).all()
 
 
 async def answer(session: AsyncSession, profile: Profile, event_id: int, status: RsvpStatus) -> RsvpResult:
@@ -58,26 +58,40 @@ async def answer(session: AsyncSession, profile: Profile, event_id: int, status:
         return RsvpResult(event, refusal=RsvpRefusal.started)
     if event.registration_deadline is not None and event.registration_deadline <= now:
         return RsvpResult(event, refusal=RsvpRefusal.deadline)
-    learner_ids: list[int | None] = list(await _learners_for(session, event, profile))
-    if not learner_ids:
-        if event.for_teachers and profile.has(Role.teacher):
-            learner_ids = [None]
-        else:
-            return RsvpResult(event, refusal=RsvpRefusal.not_for_you)
-    for learner_id in learner_ids:
-        await _upsert(session, event.id, profile.user.id, learner_id, status)
-    return RsvpResult(event, status=status, learners=len([x for x in learner_ids if x is not None]))
+    learners = await _learners_for(session, event, profile)
+    if learners:
+        for learner in learners:
+            await _upsert(session, event.id, profile.user.id, learner, status)
+    elif event.for_teachers and profile.has(Role.teacher):
+        await _upsert(session, event.id, profile.user.id, None, status)
+    else:
+        return RsvpResult(event, refusal=RsvpRefusal.not_for_you)
+    return RsvpResult(event, status=status, learners=len(learners))
 
 
 async def _upsert(
-    session: AsyncSession, event_id: int, user_id: int, learner_id: int | None, status: RsvpStatus
+    session: AsyncSession, event_id: int, user_id: int, learner: Learner | None, status: RsvpStatus
 ) -> None:
-    """One row per pupil per event, whatever the number of taps (the unique index decides)."""
+    """One row per pupil per event, whatever the number of taps (the unique index decides).
+
+    The pupil's school, grade and ОВЗ flag are copied so counts survive the parent's /forget.
+    """
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     now = utcnow()
+    learner_id = learner.id if learner is not None else None
+    respondent = ("student" if learner.is_self else "parent") if learner is not None else "teacher"
     stmt = insert(Rsvp).values(
-        event_id=event_id, user_id=user_id, learner_id=learner_id, status=status, created_at=now, updated_at=now
+        event_id=event_id,
+        user_id=user_id,
+        learner_id=learner_id,
+        status=status,
+        respondent_role=respondent,
+        school_id=learner.school_id if learner is not None else None,
+        grade=learner.grade if learner is not None else None,
+        ovz=learner.ovz if learner is not None else False,
+        created_at=now,
+        updated_at=now,
     )
     if learner_id is not None:
         target, where = ["event_id", "learner_id"], Rsvp.learner_id.is_not(None)

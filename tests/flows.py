@@ -21,13 +21,17 @@ async def press_and_wait_edit(user: SimUser, label: str, timeout: float = 5.0) -
     edits = target.edit_count
     await user.press(label)
     await user.wait_for(
-        lambda u: any(m.message_id == target.message_id and m.edit_count > edits for m in u.bot_messages)
-        or len(u.bot_messages) > 0 and u.bot_messages[-1].message_id != target.message_id,
+        lambda u: (
+            any(m.message_id == target.message_id and m.edit_count > edits for m in u.bot_messages)
+            or (len(u.bot_messages) > 0 and u.bot_messages[-1].message_id != target.message_id)
+        ),
         timeout=timeout,
     )
 
 
-async def subscribe(user: SimUser, role_label: str, school: str, grade: int | None, municipality: str = KOSTROMA) -> None:
+async def subscribe(
+    user: SimUser, role_label: str, school: str, grade: int | None, municipality: str = KOSTROMA
+) -> None:
     """/start → consent → role → municipality → school → grade, all with buttons."""
     count = len(user.bot_messages)
     await user.send("/start")

@@ -89,7 +89,9 @@ async def test_announcement_reaches_exactly_the_matching_subscribers(app, emulat
     for user in (young, elsewhere, teacher):
         assert len(user.bot_messages) == before[user.id], f"user {user.id} must not be notified"
     # It went through the durable outbox, one row per recipient, each sent once.
-    sent = await rows(app, select(Outbox.chat_id, Outbox.status, Outbox.message_id).where(Outbox.kind == "announcement"))
+    sent = await rows(
+        app, select(Outbox.chat_id, Outbox.status, Outbox.message_id).where(Outbox.kind == "announcement")
+    )
     assert sorted(chat for chat, _, _ in sent) == [2001, 2002]
     assert all(status is OutboxStatus.sent and message_id for _, status, message_id in sent)
 
@@ -110,7 +112,7 @@ async def test_going_updates_the_card_and_stats_count_it(app, emulator):
     assert answer.text == "Записал: Пойду"
     await pupil.wait_for(lambda u: "Ваш ответ: Пойду" in (u.last.text or ""))
     assert pupil.last.message_id == card_id, "the card is updated in place"
-    assert [b.text for row in pupil.last.buttons for b in row][0] == "✅ Пойду"
+    assert pupil.last.buttons[0][0].text == "✅ Пойду"
 
     await other.press("Возможно")
     await other.wait_for(lambda u: "Ваш ответ: Возможно" in (u.last.text or ""))

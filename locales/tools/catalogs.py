@@ -1,7 +1,7 @@
 """Keep the gettext catalogs in step with the code: `python -m locales.tools.catalogs update`.
 
 Extracts every `_()`/`__()` string from the code and merges it into ru and en catalogs; new Russian
-entries are filled from `ru_seed.RU` when it has them, and `check` lists what is still untranslated.
+entries are filled from the `ru_seed*.py` dictionaries when they have them, and `check` lists what is still untranslated.
 """
 
 from __future__ import annotations
@@ -32,9 +32,18 @@ def po_path(language: str) -> Path:
     return ROOT / "locales" / language / "LC_MESSAGES" / "messages.po"
 
 
-def update() -> None:
-    from locales.tools.ru_seed import RU
+def russian_seeds() -> dict[str, str]:
+    """Every `locales/tools/ru_seed*.py` holds a RU dict (one file per feature, so branches do not collide)."""
+    import importlib
 
+    merged: dict[str, str] = {}
+    for path in sorted((ROOT / "locales" / "tools").glob("ru_seed*.py")):
+        merged.update(importlib.import_module(f"locales.tools.{path.stem}").RU)
+    return merged
+
+
+def update() -> None:
+    RU = russian_seeds()
     template = extract()
     for language in ("ru", "en"):
         path = po_path(language)
