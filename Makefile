@@ -27,13 +27,13 @@ lint:
 	$(VENV)/bin/ruff format --check .
 
 typecheck:
-	$(VENV)/bin/mypy bot handlers scheduler models services sandbox
+	$(VENV)/bin/mypy bot handlers scheduler models services sandbox benchmarks
 
 pytest:
 	$(VENV)/bin/pytest -q
 
 bench: install locales
-	$(PY) -m benchmarks
+	$(PY) -m benchmarks $(ARGS)
 
 clean:
 	rm -rf $(VENV) data .mypy_cache .ruff_cache .pytest_cache
