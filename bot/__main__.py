@@ -68,6 +68,8 @@ def main() -> int:
         print(exc, file=sys.stderr)
         return 2
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # The outbox job runs every second; its start/finish lines would drown everything else.
+    logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_run(settings))
     return 0

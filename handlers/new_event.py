@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from html import escape
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -299,7 +300,7 @@ async def publish(
     await _ask(
         query,
         _("Published: «{title}». The announcement is going to {count} subscribers.").format(
-            title=event.title, count=queued
+            title=escape(event.title), count=queued
         ),
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from html import escape
 from typing import Any
 
 from aiogram import F, Router
@@ -108,7 +109,7 @@ def summary(profile: Profile, schools: dict[int, School]) -> str:
     lines = []
     for learner in profile.learners:
         school = schools.get(learner.school_id)
-        name = school.name if school else "?"
+        name = escape(school.name) if school else "?"
         if learner.is_self:
             lines.append(_("• pupil of grade {grade}, {school}").format(grade=learner.grade, school=name))
         else:
@@ -244,14 +245,14 @@ async def _finish(
     if upcoming:
         await outbox_wakeup()
     if role is Role.teacher:
-        text = _("Done! You are registered as a teacher of {school}.").format(school=school.name)
+        text = _("Done! You are registered as a teacher of {school}.").format(school=escape(school.name))
     elif role is Role.parent:
         text = _("Done! You will receive events for your child: grade {grade}, {school}.").format(
-            grade=grade, school=school.name
+            grade=grade, school=escape(school.name)
         )
     else:
         text = _("Done! You will receive events for grade {grade}, {school}.").format(
-            grade=grade, school=school.name
+            grade=grade, school=escape(school.name)
         )
     if isinstance(query.message, Message):
         more = (

@@ -75,7 +75,7 @@ def audience_line(event: Event) -> str:
 def event_text(event: Event, ctx: CardContext) -> str:
     lines = [f"<b>{escape(str(KIND_LABELS[event.kind]))}</b>", f"<b>{escape(event.title)}</b>", ""]
     lines.append(_("🗓 When: {when}").format(when=when(event.starts_at, ctx.zone, ctx.locale)))
-    where = event.venue or ctx.place
+    where = ", ".join(part for part in (ctx.place, event.venue) if part)
     if where:
         lines.append(_("📍 Where: {where}").format(where=escape(where)))
     if event.online_url:
