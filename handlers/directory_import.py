@@ -161,6 +161,7 @@ async def receive(
         result = await import_directory(session, profile, name, data)
     if result.ok:
         await state.clear()
+        await session.commit()
         await message.answer(report(result))
     else:
         await message.answer(report(result) + "\n\n" + _("Send the corrected file, or /cancel."))

@@ -75,6 +75,7 @@ async def accept_invitation(
     except InvitationError as refused:
         text, markup = refusal(refused.code), None
     else:
+        await session.commit()  # the role is granted before the person is told so
         if invitation.role is Role.teacher:
             school = await session.get(School, invitation.school_id) if invitation.school_id else None
             text = _(
@@ -215,6 +216,7 @@ async def invite_uses(
         await _edit(query, refusal(refused.code))
         return
     await state.clear()
+    await session.commit()
     await _edit(
         query,
         await describe(session, invitation, bot)
@@ -275,6 +277,7 @@ async def revoke(
     except InvitationError as refused:
         await query.answer(refusal(refused.code), show_alert=True)
         return
+    await session.commit()
     await query.answer(_("Revoked: the link no longer works."), show_alert=True)
 
 

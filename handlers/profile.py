@@ -190,6 +190,7 @@ async def ovz_set(query: CallbackQuery, callback_data: ProfileCb, session: Async
     except ProfileError:
         await query.answer(_("This button is out of date."), show_alert=True)
         return
+    await session.commit()  # saved before the person is told so
     text, markup = await profile_view(session, user)
     saved = (
         _("Saved: the ОВЗ mark is kept.") if callback_data.value == 1 else _("Saved: no ОВЗ mark is kept.")
@@ -228,6 +229,7 @@ async def remove(query: CallbackQuery, callback_data: ProfileCb, session: AsyncS
     except ProfileError:
         await query.answer(_("This button is out of date."), show_alert=True)
         return
+    await session.commit()
     text, markup = await profile_view(session, user)
     await _edit(query, _("Removed.") + "\n\n" + text, markup)
 
@@ -334,6 +336,7 @@ async def pick_grade(
         await query.answer(message, show_alert=True)
         return
     await state.clear()
+    await session.commit()
     text, markup = await profile_view(session, user)
     await _edit(
         query, done.format(grade=callback_data.value, school=html.escape(school.name)) + "\n\n" + text, markup
@@ -364,6 +367,7 @@ async def toggle_class(
     except ProfileError:
         await query.answer(_("This button is not valid. Please choose again."), show_alert=True)
         return
+    await session.commit()
     if isinstance(query.message, Message):
         await query.message.edit_reply_markup(reply_markup=class_keyboard(grades))
     await query.answer()

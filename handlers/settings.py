@@ -143,34 +143,37 @@ async def change(
         return
     action, value = callback_data.action, callback_data.value
     try:
-        if action == "show":
-            await _edit(query, settings_view(user))
-        elif action == "interests":
-            await _edit(query, interests_view(user))
-        elif action == "kind":
-            toggle_interest(user, value)
-            await _edit(query, interests_view(user))
-        elif action == "reminders":
-            user.reminders_on = not user.reminders_on
-            await _edit(query, settings_view(user), _("Saved."))
-        elif action == "quiet":
-            await _edit(query, quiet_view())
-        elif action == "quiet_set":
-            set_quiet_hours(user, value)
-            await _edit(query, settings_view(user), _("Saved."))
-        elif action == "digest":
-            set_digest(user, value)
-            await _edit(query, settings_view(user), _("Saved."))
-        elif action == "monthly":
-            user.monthly_summary = not user.monthly_summary
-            await _edit(query, settings_view(user), _("Saved."))
-        elif action == "lang":
-            set_language(user, value)
-            with i18n.use_locale(value):
-                await _edit(query, settings_view(user), _("Saved."))
-        else:
-            raise ProfileError("bad_value")
+        _apply(user, action, value)
     except ProfileError:
         await query.answer(_("This button is not valid. Please choose again."), show_alert=True)
         return
-    await session.flush()
+    await session.commit()  # saved before the screen says so
+    if action in ("interests", "kind"):
+        await _edit(query, interests_view(user))
+    elif action == "quiet":
+        await _edit(query, quiet_view())
+    elif action == "lang":
+        with i18n.use_locale(value):
+            await _edit(query, settings_view(user), _("Saved."))
+    else:
+        await _edit(query, settings_view(user), None if action == "show" else _("Saved."))
+
+
+def _apply(user: User, action: str, value: str) -> None:
+    """Change one preference; raises ProfileError for anything the screen never offers."""
+    if action in ("show", "interests", "quiet"):
+        return
+    if action == "kind":
+        toggle_interest(user, value)
+    elif action == "reminders":
+        user.reminders_on = not user.reminders_on
+    elif action == "quiet_set":
+        set_quiet_hours(user, value)
+    elif action == "digest":
+        set_digest(user, value)
+    elif action == "monthly":
+        user.monthly_summary = not user.monthly_summary
+    elif action == "lang":
+        set_language(user, value)
+    else:
+        raise ProfileError("bad_value")
