@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import EventKind, Learner, Role, School, TeacherClass, User, UserRole
+from models import EventKind, Learner, Role, RoleChange, School, TeacherClass, User, UserRole
 from services.invitations import grant_role
 
 MAX_CHILDREN = 10
@@ -94,9 +94,11 @@ async def remove_learner(session: AsyncSession, user: User, learner_id: int) -> 
     await session.delete(learner)
     await session.flush()
     if not learner.is_self and not await children(session, user):
-        await session.execute(
+        removed = await session.execute(
             delete(UserRole).where(UserRole.user_id == user.id, UserRole.role == Role.parent)
         )
+        if getattr(removed, "rowcount", 0):
+            session.add(RoleChange(user_id=user.id, role=Role.parent, action="revoke", actor_id=user.id))
         await session.flush()
 
 

@@ -160,7 +160,7 @@ async def test_teacher_who_is_also_a_parent_holds_both_roles(app, emulator):
 
 async def test_privileged_actions_are_refused_without_the_role(app, emulator):
     admin = emulator.user(ADMIN_ID, language_code="ru")
-    code = await create_invite(admin, school=SCHOOL_A, uses=5)
+    await create_invite(admin, school=SCHOOL_A, uses=5)
     parent = emulator.user(5007, language_code="ru")
     await subscribe(parent, "Я родитель", SCHOOL_A, 9)
     for command in ("/invite", "/invites", "/import"):
