@@ -57,6 +57,19 @@ HEADER_ALIASES = {
     "school year": "school_year",
 }
 
+# How missing columns are named in reports: as in the templates.
+COLUMN_TITLES = {
+    "region": "Регион",
+    "municipality": "Муниципалитет",
+    "type": "Тип",
+    "name": "Название",
+    "timezone": "Часовой пояс",
+    "school": "Школа",
+    "grade": "Класс",
+    "pupils": "Учеников",
+    "school_year": "Учебный год",
+}
+
 SCHOOL_TYPE = "school"
 TYPE_ALIASES = {
     "школа": SCHOOL_TYPE,
@@ -184,7 +197,7 @@ def _records(
     header_line, header = table[0]
     names = [HEADER_ALIASES.get(h.strip().lower(), "") for h in header]
     unknown = [h for h, n in zip(header, names, strict=True) if h and (not n or n not in columns)]
-    missing = [c for c in required if c not in names]
+    missing = [COLUMN_TITLES[c] for c in required if c not in names]
     if unknown or missing:
         raise ImportRefused(
             [
