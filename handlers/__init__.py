@@ -2,9 +2,32 @@
 
 from aiogram import Router
 
-from handlers import common, new_event, onboarding, rsvp, stats
+from handlers import (
+    common,
+    directory_import,
+    invitations,
+    new_event,
+    onboarding,
+    privacy,
+    profile,
+    rsvp,
+    settings,
+    stats,
+)
 
-FEATURES = (onboarding.router, new_event.router, rsvp.router, stats.router, common.router)
+FEATURES = (
+    onboarding.router,
+    new_event.router,
+    rsvp.router,
+    stats.router,
+    # audience (issue 3)
+    invitations.router,
+    profile.router,
+    settings.router,
+    privacy.router,
+    directory_import.router,
+    common.router,
+)
 
 
 def build_router() -> Router:

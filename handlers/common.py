@@ -25,6 +25,14 @@ COMMANDS: list[tuple[str, LazyProxy, frozenset[Role] | None]] = [
     ("cancel", __("stop the current dialog"), None),
     ("new_event", __("create and publish an event"), frozenset({Role.coordinator})),
     ("stats", __("events and answers"), frozenset({Role.coordinator})),
+    # audience (issue 3)
+    ("profile", __("your school, grade, children"), None),
+    ("settings", __("interests, reminders, quiet hours, language"), None),
+    ("privacy", __("what data I keep and why"), None),
+    ("forget", __("delete all your data"), None),
+    ("invite", __("invitation link for a teacher or coordinator"), frozenset({Role.coordinator})),
+    ("invites", __("active invitations, revoke"), frozenset({Role.coordinator})),
+    ("import", __("load schools, organisations, pupil counts"), frozenset({Role.coordinator})),
 ]
 
 

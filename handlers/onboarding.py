@@ -1,4 +1,7 @@
-"""Sign-up with buttons only: consent, role, municipality, school, grade."""
+"""Sign-up with buttons only: consent, role, municipality, school, grade (and an optional ОВЗ mark).
+
+Teachers and coordinators are not chosen here: those roles come only from invitation links
+(`/start <code>`, see `handlers.invitations`)."""
 
 from __future__ import annotations
 
@@ -7,24 +10,27 @@ from html import escape
 from typing import Any
 
 from aiogram import F, Router
-from aiogram.filters import CommandStart
+from aiogram.filters import CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.audience_callbacks import ProfileCb
 from bot.callbacks import OnboardingCb
+from handlers.invitations import accept_invitation
 from handlers.keyboards import rows
-from models import Municipality, Role, School
+from models import Learner, Municipality, Role, School
 from services import directory
 from services.events import announce_upcoming
 from services.people import Profile, give_consent, register
 
 router = Router(name="onboarding")
 
-ROLE_CODES = {1: Role.student, 2: Role.parent, 3: Role.teacher}
+ROLE_CODES = {1: Role.student, 2: Role.parent}
 
 
 class Onboarding(StatesGroup):
@@ -122,7 +128,19 @@ def summary(profile: Profile, schools: dict[int, School]) -> str:
 
 
 @router.message(CommandStart())
-async def start(message: Message, state: FSMContext, session: AsyncSession, profile: Profile) -> None:
+async def start(
+    message: Message, command: CommandObject, state: FSMContext, session: AsyncSession, profile: Profile
+) -> None:
+    code = (command.args or "").strip()[:64]
+    if code:
+        # An invitation link: consent first (a role is personal data), then the role.
+        await state.clear()
+        if profile.user.consent_at is None:
+            await state.update_data(invite_code=code)
+            await _show(message, state, session, Onboarding.consent)
+        else:
+            await accept_invitation(message, session, profile.user, code, edit=False)
+        return
     if profile.is_registered or profile.has(Role.coordinator):
         await state.clear()
         schools = {lr.school_id: await session.get(School, lr.school_id) for lr in profile.learners}
@@ -157,6 +175,12 @@ async def consent(
         await query.answer()
         return
     give_consent(profile.user, i18n.current_locale)
+    code = (await state.get_data()).get("invite_code")
+    if code and isinstance(query.message, Message):
+        await state.clear()
+        await accept_invitation(query.message, session, profile.user, str(code), edit=True)
+        await query.answer()
+        return
     await _show(query, state, session, Onboarding.role)
 
 
@@ -203,10 +227,7 @@ async def choose_school(
         await query.answer(_("This button is not valid. Please choose again."), show_alert=True)
         return
     await state.update_data(school_id=school.id)
-    if Role(data["role"]) is Role.teacher:
-        await _finish(query, state, session, profile, school, None, outbox_wakeup)
-    else:
-        await _show(query, state, session, Onboarding.grade)
+    await _show(query, state, session, Onboarding.grade)
 
 
 @router.callback_query(Onboarding.grade, OnboardingCb.filter(F.step == "grade"))
@@ -239,14 +260,13 @@ async def _finish(
 ) -> None:
     role = Role((await state.get_data())["role"])
     await register(session, profile.user, role, school, grade)
+    child = next((lr for lr in reversed(await profile_learners(session, profile)) if not lr.is_self), None)
     upcoming = await announce_upcoming(session, profile.user)
     await state.clear()
     await session.commit()
     if upcoming:
         await outbox_wakeup()
-    if role is Role.teacher:
-        text = _("Done! You are registered as a teacher of {school}.").format(school=escape(school.name))
-    elif role is Role.parent:
+    if role is Role.parent:
         text = _("Done! You will receive events for your child: grade {grade}, {school}.").format(
             grade=grade, school=escape(school.name)
         )
@@ -260,8 +280,27 @@ async def _finish(
             if upcoming
             else _("New events will come here.")
         )
-        await query.message.edit_text(text + "\n\n" + more + "\n" + _("Commands: /help"))
+        markup = None
+        if role is Role.parent and child is not None:
+            markup = rows(
+                [
+                    (
+                        _("ОВЗ: tell about special needs (optional)"),
+                        ProfileCb(action="ovz_ask", learner=child.id).pack(),
+                    ),
+                    (_("➕ Add another child"), ProfileCb(action="add").pack()),
+                ]
+            )
+        await query.message.edit_text(
+            text + "\n\n" + more + "\n" + _("Your profile: /profile · settings: /settings · commands: /help"),
+            reply_markup=markup,
+        )
     await query.answer()
+
+
+async def profile_learners(session: AsyncSession, profile: Profile) -> list[Learner]:
+    query = select(Learner).where(Learner.user_id == profile.user.id).order_by(Learner.id)
+    return list((await session.scalars(query)).all())
 
 
 @router.callback_query(OnboardingCb.filter())

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Learner, Role, School, User, UserRole
+from models import Learner, Role, RoleChange, School, User, UserRole
 from models.base import utcnow
 
 
@@ -91,6 +91,17 @@ async def register(session: AsyncSession, user: User, role: Role, school: School
                 school_id=school.id if role is Role.teacher else None,
                 municipality_id=school.municipality_id,
                 granted_by=user.id,
+            )
+        )
+        # Every role change is audited, self-chosen ones too (the actor is the user).
+        session.add(
+            RoleChange(
+                user_id=user.id,
+                role=role,
+                action="grant",
+                municipality_id=school.municipality_id,
+                school_id=school.id if role is Role.teacher else None,
+                actor_id=user.id,
             )
         )
     elif role is Role.teacher:

@@ -28,7 +28,7 @@ async def test_text_where_a_button_is_expected(app, emulator):
     text = await send_and_wait(user, "Я мама ученика 5 класса")
     assert text.startswith("Пожалуйста, выберите вариант кнопкой.")
     assert "Кто вы?" in text
-    assert [b.text for row in user.last.buttons for b in row] == ["Я ученик", "Я родитель", "Я педагог"]
+    assert [b.text for row in user.last.buttons for b in row] == ["Я ученик", "Я родитель"]
     assert await _count(app, UserRole) == 0
     # The dialog goes on from where it was.
     await user.press("Я родитель")

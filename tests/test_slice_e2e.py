@@ -12,6 +12,7 @@ from models import Learner, Outbox, OutboxStatus, Role, Rsvp, RsvpStatus, User, 
 from tests.conftest import ADMIN_ID
 from tests.dbcheck import outbox_drained, rows, scalar
 from tests.flows import CHUKHLOMA, SCHOOL_A, SCHOOL_B, publish_event, send_and_wait, subscribe
+from tests.flows_audience import become_teacher
 
 FUTURE = (datetime.now(ZoneInfo("Europe/Moscow")) + timedelta(days=10)).strftime("%d.%m.%Y") + " 11:00"
 
@@ -48,8 +49,9 @@ async def test_student_and_teacher_subscribe(app, emulator):
     await subscribe(student, "Я ученик", SCHOOL_A, 10)
     assert "Буду присылать мероприятия для 10 класса" in student.last.text
     teacher = emulator.user(1004, language_code="ru")
-    await subscribe(teacher, "Я педагог", SCHOOL_A, None)
-    assert "Вы зарегистрированы как педагог" in teacher.last.text
+    admin = emulator.user(ADMIN_ID, language_code="ru")
+    await become_teacher(admin, teacher, SCHOOL_A)
+    assert "Теперь вы педагог: МБОУ «Гимназия № 1» г. Костромы" in teacher.last.text
     assert await scalar(app, select(func.count()).select_from(Learner)) == 1
 
 
@@ -71,7 +73,7 @@ async def test_announcement_reaches_exactly_the_matching_subscribers(app, emulat
     await subscribe(parent, "Я родитель", SCHOOL_B, 10)
     await subscribe(young, "Я ученик", SCHOOL_A, 5)
     await subscribe(elsewhere, "Я ученик", "МОУ Чухломская средняя школа", 9, municipality=CHUKHLOMA)
-    await subscribe(teacher, "Я педагог", SCHOOL_A, None)
+    await become_teacher(emulator.user(ADMIN_ID, language_code="ru"), teacher, SCHOOL_A)
     before = {u.id: len(u.bot_messages) for u in (pupil, parent, young, elsewhere, teacher)}
 
     admin = emulator.user(ADMIN_ID, language_code="ru")

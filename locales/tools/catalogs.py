@@ -59,6 +59,9 @@ def update() -> None:
                 continue
             if language == "ru" and not message.string and message.id in RU:
                 message.string = RU[message.id]
+            if language == "en":
+                # The msgids are English: an English "translation" is the msgid itself (empty msgstr).
+                message.string = ""
             message.flags.discard("fuzzy")
         catalog.obsolete.clear()
         with path.open("wb") as f:

@@ -1,0 +1,292 @@
+"""Invitations: a coordinator creates a deep link for a teacher (a school) or a coordinator (a
+municipality), lists and revokes them; anyone who opens a link gets the role if it is still valid."""
+
+from __future__ import annotations
+
+import html
+from zoneinfo import ZoneInfo
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.audience_callbacks import InviteCb, ProfileCb
+from bot.filters import HasRole
+from handlers.keyboards import rows
+from models import Invitation, Municipality, Role, School, User
+from services import directory
+from services.invitations import (
+    MAX_USES_CHOICES,
+    InvitationError,
+    active_invitations,
+    create_invitation,
+    redeem,
+    revoke_invitation,
+)
+from services.people import Profile
+from services.profiles import teacher_grades
+
+router = Router(name="invitations")
+
+INVITE_ROLES = {1: Role.teacher, 2: Role.coordinator}
+
+
+class InviteDialog(StatesGroup):
+    choosing = State()
+
+
+def refusal(code: str) -> str:
+    """A polite sentence for every reason an invitation action is refused."""
+    return {
+        "unknown": _("This invitation link is not valid. Ask your coordinator for a new one."),
+        "revoked": _("This invitation has been revoked. Ask your coordinator for a new one."),
+        "expired": _("This invitation has expired. Ask your coordinator for a new one."),
+        "used_up": _("This invitation has already been used. Ask your coordinator for a new one."),
+        "already": _("You already hold this role."),
+        "no_consent": _("Please agree to the processing of data first: send /start."),
+        "forbidden": _("This action is available to coordinators only."),
+        "unknown_school": _("This school is not in the directory."),
+        "unknown_municipality": _("This municipality is not in the directory."),
+    }.get(code, _("This action cannot be done."))
+
+
+def class_keyboard(grades: list[int]) -> InlineKeyboardMarkup:
+    buttons = [
+        (("✅ " if g in grades else "") + str(g), ProfileCb(action="class", value=g).pack())
+        for g in range(1, 12)
+    ]
+    markup = rows(buttons, width=4)
+    markup.inline_keyboard.append(
+        rows([(_("Done"), ProfileCb(action="classes_done").pack())]).inline_keyboard[0]
+    )
+    return markup
+
+
+async def accept_invitation(
+    target: Message, session: AsyncSession, user: User, code: str, edit: bool
+) -> None:
+    """Redeem `code` for `user` and tell them what they now are (or why not)."""
+    try:
+        invitation = await redeem(session, user, code)
+    except InvitationError as refused:
+        text, markup = refusal(refused.code), None
+    else:
+        await session.commit()  # the role is granted before the person is told so
+        if invitation.role is Role.teacher:
+            school = await session.get(School, invitation.school_id) if invitation.school_id else None
+            text = _(
+                "You are now a teacher of {school}.\n\nWhich classes do you lead? Tap the grades, then «Done»."
+            ).format(school=html.escape(school.name if school else "?"))
+            markup = class_keyboard(await teacher_grades(session, user))
+        else:
+            muni = (
+                await session.get(Municipality, invitation.municipality_id)
+                if invitation.municipality_id
+                else None
+            )
+            text = _("You are now a coordinator of {municipality}. Your commands: /help").format(
+                municipality=html.escape(muni.name if muni else "?")
+            )
+            markup = None
+    if edit:
+        await target.edit_text(text, reply_markup=markup)
+    else:
+        await target.answer(text, reply_markup=markup)
+
+
+@router.message(Command("invite"), HasRole(Role.coordinator))
+async def invite(message: Message, state: FSMContext) -> None:
+    await state.clear()
+    await state.set_state(InviteDialog.choosing)
+    await message.answer(
+        _("New invitation. Which role will it give?"),
+        reply_markup=rows(
+            [
+                (_("Teacher (a school)"), InviteCb(step="role", value=1).pack()),
+                (_("Coordinator (a municipality)"), InviteCb(step="role", value=2).pack()),
+            ]
+        ),
+    )
+
+
+async def _edit(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    if isinstance(query.message, Message):
+        await query.message.edit_text(text, reply_markup=markup)
+    await query.answer()
+
+
+async def _ask_scope(
+    query: CallbackQuery, state: FSMContext, session: AsyncSession, profile: Profile
+) -> None:
+    data = await state.get_data()
+    scope = profile.coordinator_municipality_id
+    if scope is not None and "municipality_id" not in data:
+        await state.update_data(municipality_id=scope)
+        data["municipality_id"] = scope
+    if "municipality_id" not in data:
+        items = await directory.municipalities(session)
+        await _edit(
+            query,
+            _("For which municipality?"),
+            rows([(m.name, InviteCb(step="muni", value=m.id).pack()) for m in items]),
+        )
+        return
+    if INVITE_ROLES[int(data["role"])] is Role.teacher and "school_id" not in data:
+        schools = await directory.schools_of(session, int(data["municipality_id"]))
+        await _edit(
+            query,
+            _("For which school?"),
+            rows([(s.name, InviteCb(step="school", value=s.id).pack()) for s in schools]),
+        )
+        return
+    await _edit(
+        query,
+        _("How many people may use the link?"),
+        rows([(str(n), InviteCb(step="uses", value=n).pack()) for n in MAX_USES_CHOICES], width=3),
+    )
+
+
+@router.callback_query(InviteDialog.choosing, InviteCb.filter(F.step == "role"), HasRole(Role.coordinator))
+async def invite_role(
+    query: CallbackQuery, callback_data: InviteCb, state: FSMContext, session: AsyncSession, profile: Profile
+) -> None:
+    if callback_data.value not in INVITE_ROLES:
+        await query.answer(_("This button is not valid. Please choose again."), show_alert=True)
+        return
+    await state.update_data(role=callback_data.value)
+    await _ask_scope(query, state, session, profile)
+
+
+@router.callback_query(InviteDialog.choosing, InviteCb.filter(F.step == "muni"), HasRole(Role.coordinator))
+async def invite_muni(
+    query: CallbackQuery, callback_data: InviteCb, state: FSMContext, session: AsyncSession, profile: Profile
+) -> None:
+    data = await state.get_data()
+    if "role" not in data or await session.get(Municipality, callback_data.value) is None:
+        await query.answer(_("This button is not valid. Please choose again."), show_alert=True)
+        return
+    if profile.coordinator_municipality_id not in (None, callback_data.value):
+        await query.answer(refusal("forbidden"), show_alert=True)
+        return
+    await state.update_data(municipality_id=callback_data.value)
+    await _ask_scope(query, state, session, profile)
+
+
+@router.callback_query(InviteDialog.choosing, InviteCb.filter(F.step == "school"), HasRole(Role.coordinator))
+async def invite_school(
+    query: CallbackQuery, callback_data: InviteCb, state: FSMContext, session: AsyncSession, profile: Profile
+) -> None:
+    data = await state.get_data()
+    school = await directory.school_in(session, callback_data.value, int(data.get("municipality_id", 0)))
+    if "role" not in data or school is None:
+        await query.answer(_("This button is not valid. Please choose again."), show_alert=True)
+        return
+    await state.update_data(school_id=school.id)
+    await _ask_scope(query, state, session, profile)
+
+
+@router.callback_query(InviteDialog.choosing, InviteCb.filter(F.step == "uses"), HasRole(Role.coordinator))
+async def invite_uses(
+    query: CallbackQuery,
+    callback_data: InviteCb,
+    state: FSMContext,
+    session: AsyncSession,
+    profile: Profile,
+    bot: Bot,
+) -> None:
+    data = await state.get_data()
+    if "role" not in data or callback_data.value not in MAX_USES_CHOICES:
+        await query.answer(_("This button is not valid. Please choose again."), show_alert=True)
+        return
+    try:
+        invitation = await create_invitation(
+            session,
+            profile,
+            INVITE_ROLES[int(data["role"])],
+            school_id=data.get("school_id"),
+            municipality_id=data.get("municipality_id"),
+            max_uses=callback_data.value,
+        )
+    except InvitationError as refused:
+        await state.clear()
+        await _edit(query, refusal(refused.code))
+        return
+    await state.clear()
+    await session.commit()
+    await _edit(
+        query,
+        await describe(session, invitation, bot)
+        + "\n\n"
+        + _("Send this link to the person. Revoke it with /invites."),
+    )
+
+
+async def describe(session: AsyncSession, invitation: Invitation, bot: Bot) -> str:
+    me = await bot.me()
+    link = f"https://t.me/{me.username}?start={invitation.code}"
+    if invitation.role is Role.teacher and invitation.school_id:
+        school = await session.get(School, invitation.school_id)
+        what = _("teacher of {school}").format(school=html.escape(school.name if school else "?"))
+    else:
+        muni = (
+            await session.get(Municipality, invitation.municipality_id)
+            if invitation.municipality_id
+            else None
+        )
+        what = _("coordinator of {municipality}").format(municipality=html.escape(muni.name if muni else "?"))
+    zone = ZoneInfo("Europe/Moscow")
+    if invitation.municipality_id:
+        muni = await session.get(Municipality, invitation.municipality_id)
+        if muni is not None:
+            zone = ZoneInfo(muni.timezone)
+    return _("Invitation: {what}\nLink: {link}\nValid until {until}, uses: {uses} of {max}").format(
+        what=what,
+        link=link,
+        until=invitation.expires_at.astimezone(zone).strftime("%d.%m.%Y %H:%M"),
+        uses=invitation.uses,
+        max=invitation.max_uses,
+    )
+
+
+@router.message(Command("invites"), HasRole(Role.coordinator))
+async def invites(message: Message, session: AsyncSession, profile: Profile, bot: Bot) -> None:
+    items = await active_invitations(session, profile)
+    if not items:
+        await message.answer(_("There are no active invitations. Create one with /invite."))
+        return
+    lines = [_("<b>Active invitations</b>")]
+    buttons = []
+    for number, invitation in enumerate(items, start=1):
+        lines.append(f"{number}. " + await describe(session, invitation, bot))
+        buttons.append(
+            (_("Revoke #{n}").format(n=number), InviteCb(step="revoke", value=invitation.id).pack())
+        )
+    await message.answer("\n\n".join(lines), reply_markup=rows(buttons, width=2))
+
+
+@router.callback_query(InviteCb.filter(F.step == "revoke"), HasRole(Role.coordinator))
+async def revoke(
+    query: CallbackQuery, callback_data: InviteCb, session: AsyncSession, profile: Profile
+) -> None:
+    try:
+        await revoke_invitation(session, profile, callback_data.value)
+    except InvitationError as refused:
+        await query.answer(refusal(refused.code), show_alert=True)
+        return
+    await session.commit()
+    await query.answer(_("Revoked: the link no longer works."), show_alert=True)
+
+
+@router.message(Command("invite", "invites"))
+async def not_coordinator(message: Message) -> None:
+    await message.answer(_("This command is available to coordinators only."))
+
+
+@router.callback_query(InviteCb.filter())
+async def invite_refused(query: CallbackQuery) -> None:
+    """Someone without the role, or a step that is over: refuse and change nothing."""
+    await query.answer(_("This button is out of date or not available to you."), show_alert=True)

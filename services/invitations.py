@@ -1,0 +1,221 @@
+"""Roles by invitation: teacher and coordinator roles are granted only through scoped, expiring,
+use-limited, revocable deep links; every change of role is written to `role_changes`.
+
+The checks live here (not only in handler filters) so that forged callback data or a direct call
+with the wrong profile is refused the same way.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import Invitation, Municipality, Role, RoleChange, School, User, UserRole
+from models.base import utcnow
+from services.people import Profile
+
+INVITABLE = (Role.teacher, Role.coordinator)
+DEFAULT_DAYS = 7
+MAX_USES_CHOICES = (1, 5, 30)
+
+
+class InvitationError(Exception):
+    """A refused invitation action; `code` says why (the handler turns it into a sentence)."""
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
+
+
+def coordinator_scope(profile: Profile) -> tuple[bool, int | None]:
+    """(is coordinator, municipality or None for an admin serving every municipality)."""
+    return profile.has(Role.coordinator), profile.coordinator_municipality_id
+
+
+def may_manage(profile: Profile, municipality_id: int | None) -> bool:
+    """A coordinator acts inside their municipality; an admin (no municipality) everywhere."""
+    is_coordinator, scope = coordinator_scope(profile)
+    if not is_coordinator:
+        return False
+    return scope is None or (municipality_id is not None and scope == municipality_id)
+
+
+async def create_invitation(
+    session: AsyncSession,
+    actor: Profile,
+    role: Role,
+    *,
+    school_id: int | None = None,
+    municipality_id: int | None = None,
+    days: int = DEFAULT_DAYS,
+    max_uses: int = 1,
+) -> Invitation:
+    """A teacher invitation is scoped to a school, a coordinator one to a municipality."""
+    if not actor.has(Role.coordinator):
+        raise InvitationError("forbidden")
+    if role not in INVITABLE:
+        raise InvitationError("bad_role")
+    if not 1 <= max_uses <= 100 or not 1 <= days <= 90:
+        raise InvitationError("bad_limits")
+    if role is Role.teacher:
+        school = await session.get(School, school_id) if school_id is not None else None
+        if school is None:
+            raise InvitationError("unknown_school")
+        municipality_id = school.municipality_id
+    else:
+        school_id = None
+        if municipality_id is None or await session.get(Municipality, municipality_id) is None:
+            raise InvitationError("unknown_municipality")
+    if not may_manage(actor, municipality_id):
+        raise InvitationError("forbidden")
+    invitation = Invitation(
+        code=secrets.token_urlsafe(12),
+        role=role,
+        municipality_id=municipality_id,
+        school_id=school_id,
+        created_by=actor.user.id,
+        created_at=utcnow(),
+        expires_at=utcnow() + timedelta(days=days),
+        max_uses=max_uses,
+        uses=0,
+    )
+    session.add(invitation)
+    await session.flush()
+    return invitation
+
+
+async def active_invitations(session: AsyncSession, actor: Profile) -> Sequence[Invitation]:
+    """Unrevoked, unexpired, not used up invitations the actor may see (their municipality, or all)."""
+    if not actor.has(Role.coordinator):
+        return []
+    query = select(Invitation).where(
+        Invitation.revoked_at.is_(None),
+        Invitation.expires_at > utcnow(),
+        Invitation.uses < Invitation.max_uses,
+    )
+    if actor.coordinator_municipality_id is not None:
+        query = query.where(Invitation.municipality_id == actor.coordinator_municipality_id)
+    return (await session.scalars(query.order_by(Invitation.id))).all()
+
+
+async def revoke_invitation(session: AsyncSession, actor: Profile, invitation_id: int) -> Invitation:
+    invitation = await session.get(Invitation, invitation_id)
+    if invitation is None:
+        raise InvitationError("unknown")
+    if not may_manage(actor, invitation.municipality_id):
+        raise InvitationError("forbidden")
+    if invitation.revoked_at is None:
+        invitation.revoked_at = utcnow()
+    await session.flush()
+    return invitation
+
+
+def invitation_problem(invitation: Invitation | None, now: datetime) -> str | None:
+    """Why an invitation cannot be used now, or None."""
+    if invitation is None:
+        return "unknown"
+    if invitation.revoked_at is not None:
+        return "revoked"
+    if invitation.expires_at <= now:
+        return "expired"
+    if invitation.uses >= invitation.max_uses:
+        return "used_up"
+    return None
+
+
+async def grant_role(
+    session: AsyncSession,
+    user: User,
+    role: Role,
+    *,
+    municipality_id: int | None,
+    school_id: int | None,
+    actor_id: int | None,
+    invitation_id: int | None = None,
+) -> UserRole:
+    """Give a role (or re-scope one already held) and record who did it and when."""
+    existing = await session.scalar(
+        select(UserRole).where(UserRole.user_id == user.id, UserRole.role == role)
+    )
+    if existing is None:
+        existing = UserRole(
+            user_id=user.id,
+            role=role,
+            municipality_id=municipality_id,
+            school_id=school_id,
+            granted_by=actor_id,
+            granted_at=utcnow(),
+        )
+        session.add(existing)
+    else:
+        existing.municipality_id = municipality_id
+        existing.school_id = school_id
+        existing.granted_by = actor_id
+        existing.granted_at = utcnow()
+    session.add(
+        RoleChange(
+            user_id=user.id,
+            role=role,
+            action="grant",
+            municipality_id=municipality_id,
+            school_id=school_id,
+            actor_id=actor_id,
+            invitation_id=invitation_id,
+            at=utcnow(),
+        )
+    )
+    await session.flush()
+    return existing
+
+
+async def redeem(session: AsyncSession, user: User, code: str) -> Invitation:
+    """Use an invitation: grant its role in its scope, once per user, within its limits.
+
+    The use counter is bumped with a guarded UPDATE so two people racing for the last use cannot both win.
+    """
+    if user.consent_at is None:
+        raise InvitationError("no_consent")
+    invitation = await session.scalar(select(Invitation).where(Invitation.code == code[:64]))
+    problem = invitation_problem(invitation, utcnow())
+    if problem is not None:
+        raise InvitationError(problem)
+    assert invitation is not None
+    held = await session.scalar(
+        select(UserRole).where(
+            UserRole.user_id == user.id,
+            UserRole.role == invitation.role,
+            UserRole.school_id.is_(invitation.school_id)
+            if invitation.school_id is None
+            else UserRole.school_id == invitation.school_id,
+            UserRole.municipality_id == invitation.municipality_id,
+        )
+    )
+    if held is not None:
+        raise InvitationError("already")
+    claimed = await session.execute(
+        update(Invitation)
+        .where(
+            Invitation.id == invitation.id,
+            Invitation.uses < Invitation.max_uses,
+            Invitation.revoked_at.is_(None),
+        )
+        .values(uses=Invitation.uses + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(claimed, "rowcount", 1) != 1:
+        raise InvitationError("used_up")
+    await session.refresh(invitation)
+    await grant_role(
+        session,
+        user,
+        invitation.role,
+        municipality_id=invitation.municipality_id,
+        school_id=invitation.school_id,
+        actor_id=invitation.created_by,
+        invitation_id=invitation.id,
+    )
+    return invitation
