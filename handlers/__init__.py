@@ -2,9 +2,29 @@
 
 from aiogram import Router
 
-from handlers import common, new_event, onboarding, rsvp, stats
+from handlers import (
+    attendance,
+    common,
+    event_import,
+    manage_events,
+    my_events,
+    new_event,
+    onboarding,
+    rsvp,
+    stats,
+)
 
-FEATURES = (onboarding.router, new_event.router, rsvp.router, stats.router, common.router)
+FEATURES = (
+    onboarding.router,
+    new_event.router,
+    manage_events.router,
+    attendance.router,
+    event_import.router,
+    my_events.router,
+    rsvp.router,
+    stats.router,
+    common.router,
+)
 
 
 def build_router() -> Router:
