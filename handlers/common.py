@@ -25,6 +25,10 @@ COMMANDS: list[tuple[str, LazyProxy, frozenset[Role] | None]] = [
     ("cancel", __("stop the current dialog"), None),
     ("new_event", __("create and publish an event"), frozenset({Role.coordinator})),
     ("stats", __("events and answers"), frozenset({Role.coordinator})),
+    ("my", __("my upcoming events and sign-ups"), None),
+    ("events", __("change or cancel my events"), frozenset({Role.coordinator, Role.teacher})),
+    ("attendance", __("mark who came to an event"), frozenset({Role.coordinator, Role.teacher})),
+    ("import", __("import a plan of events from a spreadsheet"), frozenset({Role.coordinator})),
 ]
 
 
@@ -55,7 +59,7 @@ async def cancel(message: Message, state: FSMContext) -> None:
     await message.answer(_("Cancelled. Nothing was changed."))
 
 
-@router.message(Command("new_event", "stats"))
+@router.message(Command("new_event", "stats", "import", "events", "attendance"))
 async def coordinators_only(message: Message) -> None:
     await message.answer(_("This command is available to coordinators only."))
 

@@ -61,7 +61,7 @@ class CardContext:
     seats_left: int | None = None
     answer: RsvpStatus | None = None
     # Per person answered for: (who, status, wait-list position); and whom the event concerns.
-    answers: Sequence[tuple[str, RsvpStatus, int | None]] = field(default_factory=tuple)
+    answers: Sequence[tuple[str | None, RsvpStatus, int | None]] = field(default_factory=tuple)
     for_whom: Sequence[str] = field(default_factory=tuple)
     full: bool = False  # the whole description («Подробнее»)
 
@@ -135,12 +135,12 @@ def event_text(event: Event, ctx: CardContext) -> str:
         lines += ["", escape(text)]
     if ctx.answers:
         lines.append("")
-        if len(ctx.answers) == 1 and ctx.answer is not None:
+        if len(ctx.answers) == 1 and ctx.answers[0][0] is None:
             _who, status, position = ctx.answers[0]
             lines.append(_answer_line(None, status, position))
         else:
             lines.append(_("Your answers:"))
-            lines += [_answer_line(who, status, position) for who, status, position in ctx.answers]
+            lines += [_answer_line(who or _("myself"), status, pos) for who, status, pos in ctx.answers]
     elif ctx.answer is not None:
         lines += ["", _answer_line(None, ctx.answer, None)]
     return "\n".join(lines)

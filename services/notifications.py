@@ -53,7 +53,7 @@ async def seats_left(session: AsyncSession, event: Event) -> int | None:
 
 async def user_answers(
     session: AsyncSession, event: Event, user_id: int
-) -> list[tuple[str, RsvpStatus, int | None]]:
+) -> list[tuple[str | None, RsvpStatus, int | None]]:
     """(who, status, wait-list place) for each of the user's rows of the event."""
     from services.waitlist import position
 
@@ -68,7 +68,13 @@ async def user_answers(
     result = []
     for rsvp, school in rows:
         place = await position(session, rsvp) if rsvp.status is RsvpStatus.waitlisted else None
-        who = learner_label(rsvp.grade, school) if rsvp.learner_id is not None else learner_label(None, None)
+        who: str | None
+        if rsvp.respondent_role in ("student", "teacher"):
+            who = None  # their own answer: «Ваш ответ»
+        elif rsvp.learner_id is not None:
+            who = learner_label(rsvp.grade, school)
+        else:
+            who = learner_label(None, None)
         result.append((who, rsvp.status, place))
     return result
 
@@ -88,7 +94,7 @@ async def card_context(
     elif event.school_id is not None:
         school = await session.get(School, event.school_id)
         place = school.name if school else None
-    answers: list[tuple[str, RsvpStatus, int | None]] = []
+    answers: list[tuple[str | None, RsvpStatus, int | None]] = []
     if user_id is not None:
         answers = await user_answers(session, event, user_id)
         answers = [a for a in answers if a[1] is not RsvpStatus.cancelled]
