@@ -6,7 +6,7 @@ from sqlalchemy import Select, String, and_, cast, false, func, or_, select, uni
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
-from models import Event, Learner, Role, School, User, UserRole
+from models import Event, EventKind, Learner, Role, School, User, UserRole
 
 
 def _school_in_scope(
@@ -24,7 +24,7 @@ def interested(event: Event) -> ColumnElement[bool]:
     The JSON list is compared as text (`["open_day", "contest"]`), which both SQLite and PostgreSQL give.
     """
     text = func.coalesce(cast(User.interests, String), "[]")
-    return or_(func.replace(text, " ", "") == "[]", text.like(f'%"{event.kind.value}"%'))
+    return or_(func.replace(text, " ", "") == "[]", text.like(f'%"{EventKind(event.kind).value}"%'))
 
 
 def matching_learners(event: Event) -> Select[int, int]:

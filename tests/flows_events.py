@@ -125,7 +125,7 @@ async def publish(app: App, *, title: str, starts_at: datetime, wake: bool = Tru
     """Create and publish an event as the system (no author), then let the outbox run."""
     async with app.sessions.begin() as session:
         draft = EventDraft(
-            kind=fields.pop("kind", EventKind.open_day),  # type: ignore[arg-type]
+            kind=EventKind(fields.pop("kind", EventKind.open_day)),  # type: ignore[arg-type]
             title=title,
             starts_at=starts_at,
             municipality_id=await municipality_id(app),
