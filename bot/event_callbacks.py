@@ -58,3 +58,10 @@ class PickCb(CallbackData, prefix="dp"):
 
     action: str
     value: int
+
+
+class ImportCb(CallbackData, prefix="im"):
+    """The import dialog: the municipality (`mun`) and the final confirmation (`go`)."""
+
+    step: str
+    value: str

@@ -16,8 +16,8 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks import NewEventCb
 from bot.clock import Clock
+from bot.event_callbacks import ImportCb
 from bot.filters import HasRole
 from handlers.keyboards import rows
 from handlers.new_event import error_text, zone_of
@@ -68,7 +68,7 @@ def row_error_text(code: str) -> str:
         "grades": _("grades must be like 8-11"),
         "audience": _("«for whom» must be ученики, родители and/or педагоги"),
         "school": _("no such school in the municipality"),
-        "capacity": _("seats must be a whole number"),
+        "capacity_format": _("seats must be a whole number"),
         "ovz": _("ОВЗ must be да or нет"),
     }.get(code) or error_text(code)
 
@@ -82,7 +82,7 @@ async def begin(message: Message, state: FSMContext, session: AsyncSession, prof
         if not municipalities:
             await message.answer(_("The directory is empty: there is no municipality to publish for yet."))
             return
-        buttons = [(m.name, NewEventCb(step="imp_mun", value=str(m.id)).pack()) for m in municipalities]
+        buttons = [(m.name, ImportCb(step="imp_mun", value=str(m.id)).pack()) for m in municipalities]
         await state.set_state(Import.file)
         await message.answer(_("Import a plan. For which municipality?"), reply_markup=rows(buttons))
         return
@@ -103,9 +103,9 @@ async def _send_template(message: Message) -> None:
     await message.answer_document(BufferedInputFile(template_csv(), filename="plan_template.csv"))
 
 
-@router.callback_query(Import.file, NewEventCb.filter(F.step == "imp_mun"))
+@router.callback_query(Import.file, ImportCb.filter(F.step == "imp_mun"))
 async def choose_municipality(
-    query: CallbackQuery, callback_data: NewEventCb, state: FSMContext, session: AsyncSession
+    query: CallbackQuery, callback_data: ImportCb, state: FSMContext, session: AsyncSession
 ) -> None:
     names = {m.id for m in await directory.municipalities(session)}
     if not callback_data.value.isdigit() or int(callback_data.value) not in names:
@@ -172,16 +172,16 @@ async def receive(
     if len(drafts) > 30:
         lines.append(_("…and {n} more.").format(n=len(drafts) - 30))
     buttons = [
-        (_("📢 Publish all"), NewEventCb(step="imp", value="yes").pack()),
-        (_("Cancel"), NewEventCb(step="imp", value="no").pack()),
+        (_("📢 Publish all"), ImportCb(step="imp", value="yes").pack()),
+        (_("Cancel"), ImportCb(step="imp", value="no").pack()),
     ]
     await message.answer("\n".join(lines)[:4000], reply_markup=rows(buttons, width=2))
 
 
-@router.callback_query(Import.preview, NewEventCb.filter(F.step == "imp"))
+@router.callback_query(Import.preview, ImportCb.filter(F.step == "imp"))
 async def confirm(
     query: CallbackQuery,
-    callback_data: NewEventCb,
+    callback_data: ImportCb,
     state: FSMContext,
     session: AsyncSession,
     profile: Profile,

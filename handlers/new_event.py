@@ -510,7 +510,7 @@ async def choose_option(
         return
     prompts = {
         "description": _("Type the description (up to 3000 characters)."),
-        "capacity": _("How many seats are there? Type a number, or 0 for no limit."),
+        "capacity": _("How many seats are there? Type a whole number from 1 to 100000."),
         "deadline": _("Until when can people sign up? Type DD.MM.YYYY HH:MM."),
         "ends": _("When does it end? Type HH:MM (the same day) or DD.MM.YYYY HH:MM."),
         "url": _("Type the link for joining online (https://…)."),
@@ -536,10 +536,10 @@ async def type_option(
             return
         update["description"] = text
     elif option == "capacity":
-        if not text.lstrip("-").isdigit() or int(text) < 0 or int(text) > CAPACITY_MAX:
+        if not text.lstrip("-").isdigit() or not 0 < int(text) <= CAPACITY_MAX:
             await message.answer(error_text("capacity"))
             return
-        update["capacity"] = int(text) or None
+        update["capacity"] = int(text)
     elif option == "deadline":
         moment = date_picker.parse_moment(text, zone)
         if moment is None or not clock.now() < moment <= starts_at:

@@ -225,7 +225,7 @@ async def parse_plan(
         capacity = None
         if value["capacity"]:
             if not value["capacity"].lstrip("-").isdigit():
-                bad("capacity", "capacity")
+                bad("capacity", "capacity_format")
             else:
                 capacity = int(value["capacity"])
         ovz_text = value["ovz"].lower()

@@ -3,6 +3,8 @@ published through the services, and time moved for the bot and its outbox alike.
 
 from __future__ import annotations
 
+import asyncio
+
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -35,9 +37,7 @@ def start_clock() -> TestClock:
 
 
 async def make_app(emulator: Emulator, database_url: str, clock: TestClock, seed: bool = True) -> App:
-    application = build_app(
-        make_settings(emulator, database_url, EVENT_TIMERS_INTERVAL=3600), clock=clock
-    )
+    application = build_app(make_settings(emulator, database_url, EVENT_TIMERS_INTERVAL=3600), clock=clock)
     await application.prepare()
     if seed:
         async with application.sessions.begin() as session:
@@ -87,16 +87,17 @@ async def person(
 ) -> int:
     """A registered user made in the database (the chat is opened first so the bot can write to it)."""
     await send_and_wait(user, "/help")
+    for _attempt in range(100):  # the bot answers before it commits the user row it made
+        async with app.sessions() as session:
+            if await session.scalar(select(User.id).where(User.telegram_id == user.id)) is not None:
+                break
+        await asyncio.sleep(0.05)
     async with app.sessions.begin() as session:
-        row = User(telegram_id=user.id, language="ru", consent_at=app.clock.now(), is_active=True, **prefs)
-        existing = await session.scalar(select(User).where(User.telegram_id == user.id))
-        if existing is not None:
-            row = existing
-            row.language, row.consent_at = "ru", app.clock.now()
-            for key, value in prefs.items():
-                setattr(row, key, value)
-        else:
-            session.add(row)
+        row = await session.scalar(select(User).where(User.telegram_id == user.id))
+        assert row is not None
+        row.language, row.consent_at = "ru", app.clock.now()
+        for key, value in prefs.items():
+            setattr(row, key, value)
         await session.flush()
         scope_school = await session.scalar(select(School).where(School.name == (school or SCHOOL_A)))
         assert scope_school is not None
@@ -112,7 +113,9 @@ async def person(
             found = await session.scalar(select(School).where(School.name == name))
             assert found is not None
             session.add(
-                Learner(user_id=row.id, school_id=found.id, grade=grade, is_self=role is Role.student, ovz=ovz)
+                Learner(
+                    user_id=row.id, school_id=found.id, grade=grade, is_self=role is Role.student, ovz=ovz
+                )
             )
         return row.id
 

@@ -33,7 +33,9 @@ async def test_announcement_names_both_children_and_skips_the_uninterested(capp,
     await pupil(capp, young, 5)
     before = {u.id: len(u.bot_messages) for u in (parent, picky, young)}
 
-    await publish(capp, title="День открытых дверей <b>техникума</b>", starts_at=local(5, 15, base=clock.now()))
+    await publish(
+        capp, title="День открытых дверей <b>техникума</b>", starts_at=local(5, 15, base=clock.now())
+    )
     await parent.wait_for(lambda u: "День открытых дверей" in (u.last.text or ""), timeout=10)
     card = parent.last
     assert "<b>техникума</b>" in card.text, "HTML in the title is shown as text, not markup"

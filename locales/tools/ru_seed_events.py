@@ -87,7 +87,7 @@ RU = {
     "🗓 Date": "🗓 Дата",
     "Add details with the buttons, or publish.": "Добавьте подробности кнопками или опубликуйте.",
     "Type the description (up to 3000 characters).": "Введите описание (до 3000 символов).",
-    "How many seats are there? Type a number, or 0 for no limit.": "Сколько мест? Введите число или 0, если без ограничения.",
+    "How many seats are there? Type a whole number from 1 to 100000.": "Сколько мест? Введите целое число от 1 до 100000.",
     "Until when can people sign up? Type DD.MM.YYYY HH:MM.": "До какого времени можно записаться? Введите ДД.ММ.ГГГГ ЧЧ:ММ.",
     "When does it end? Type HH:MM (the same day) or DD.MM.YYYY HH:MM.": "Когда окончание? Введите ЧЧ:ММ (в тот же день) или ДД.ММ.ГГГГ ЧЧ:ММ.",
     "Type the link for joining online (https://…).": "Введите ссылку для онлайн-участия (https://…).",
