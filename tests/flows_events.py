@@ -4,7 +4,6 @@ published through the services, and time moved for the bot and its outbox alike.
 from __future__ import annotations
 
 import asyncio
-
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo

@@ -1,6 +1,7 @@
 """The organiser's side: the guided dialog with the calendar, preview and bad input; a teacher's class hour;
 attendance with walk-ins and results; feedback; bulk import all-or-nothing."""
 
+# ruff: noqa: F811  (the fixtures `capp` and `clock` are imported from tests.flows_events)
 from __future__ import annotations
 
 import csv

@@ -1,6 +1,7 @@
 """Announcement to exactly the right people, one tap sign-up, a parent choosing the child, the wait list
 with promotion and expiry, /my with cancel, «Подробнее» and the .ics file — through the emulator."""
 
+# ruff: noqa: F811  (the fixtures `capp` and `clock` are imported from tests.flows_events)
 from __future__ import annotations
 
 from datetime import timedelta

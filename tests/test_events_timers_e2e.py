@@ -1,6 +1,7 @@
 """Reminders at 24 h and 2 h, quiet hours, a restart before a reminder is due, changes and cancellation,
 and the weekly digest — driven by a movable clock, never by sleeping."""
 
+# ruff: noqa: F811  (the fixtures `capp` and `clock` are imported from tests.flows_events)
 from __future__ import annotations
 
 from datetime import timedelta
