@@ -162,18 +162,23 @@ def _event_renderer(i18n: I18n, clock: Clock, compose: Compose, *, open_only: bo
 
 
 def announcement_renderer(i18n: I18n, clock: Clock | None = None) -> Renderer:
-    """Announcement of a published event; a parent's message names each child it concerns."""
+    """Announcement of a published event; a parent's message names each child it concerns.
+
+    Per batch: one card context per (event, language) and one query for the children of all its parents.
+    """
     clock = clock or SystemClock()
-    cache: dict[tuple[int, str], CardContext] = {}
+    contexts: dict[tuple[int, str], CardContext] = {}
+    batch_users: dict[int, set[int]] = {}
+    named: dict[int, dict[int, list[str]]] = {}
 
     async def compose(session: AsyncSession, row: Outbox, event: Event, locale: str) -> OutgoingMessage:
         key = (event.id, locale)
-        if key not in cache:
-            cache[key] = await card_context(session, event, locale)
-        ctx = cache[key]
-        children: list[str] = []
-        if row.user_id is not None:
-            children = (await children_named(session, event, {row.user_id})).get(row.user_id, [])
+        if key not in contexts:
+            contexts[key] = await card_context(session, event, locale)
+        if event.id not in named:
+            named[event.id] = await children_named(session, event, batch_users.get(event.id, set()))
+        ctx = contexts[key]
+        children = named[event.id].get(row.user_id or 0, [])
         if children:
             ctx = CardContext(**{**vars(ctx), "for_whom": tuple(children)})
         return OutgoingMessage(event_text(event, ctx), event_keyboard(event))
@@ -181,7 +186,12 @@ def announcement_renderer(i18n: I18n, clock: Clock | None = None) -> Renderer:
     base = _event_renderer(i18n, clock, compose)
 
     async def render(session: AsyncSession, rows: Sequence[Outbox]) -> dict[int, OutgoingMessage | None]:
-        cache.clear()  # seats left change between batches
+        contexts.clear()  # seats left change between batches
+        named.clear()
+        batch_users.clear()
+        for row in rows:
+            if row.event_id is not None and row.user_id is not None:
+                batch_users.setdefault(row.event_id, set()).add(row.user_id)
         return await base(session, rows)
 
     return render
