@@ -12,7 +12,18 @@ from sqlalchemy import select
 
 from bot.clock import TestClock
 from bot.demo import seed_directory
-from models import Event, EventKind, EventStatus, Learner, Municipality, Role, Rsvp, RsvpStatus, User, UserRole
+from models import (
+    Event,
+    EventKind,
+    EventStatus,
+    Learner,
+    Municipality,
+    Role,
+    Rsvp,
+    RsvpStatus,
+    User,
+    UserRole,
+)
 from models.database import create_engine, create_session_factory
 from models.migrate import upgrade
 from services.event_import import ImportFailure, parse_plan, read_table, template_csv, template_xlsx
@@ -102,7 +113,7 @@ def test_templates_read_back_and_broken_files_are_refused():
     for name, data, code in (
         ("plan.pdf", b"%PDF", "format"),
         ("plan.xlsx", b"not a zip", "unreadable"),
-        ("plan.csv", "a;b\n1;2\n".encode(), "headers"),
+        ("plan.csv", b"a;b\n1;2\n", "headers"),
         ("plan.csv", template_csv().split(b"\n")[0] + b"\n", "empty"),
     ):
         with pytest.raises(ImportFailure) as caught:
@@ -140,7 +151,12 @@ async def test_import_rows_are_checked_one_by_one(sessions):
         }  # fmt: skip
         # A teacher may not import municipal open days.
         _, errors = await parse_plan(
-            session, rows[:1], municipality_id=kostroma, zone=MSK, now=NOW, auth=Authority(schools=frozenset({1}))
+            session,
+            rows[:1],
+            municipality_id=kostroma,
+            zone=MSK,
+            now=NOW,
+            auth=Authority(schools=frozenset({1})),
         )
         assert [e.code for e in errors] == ["forbidden"]
 
@@ -167,7 +183,9 @@ async def test_capacity_wait_list_and_interests(sessions):
             results.append(await answer(session, profile, event.id, RsvpStatus.going, clock.now()))
         assert [r.status for r in results] == [RsvpStatus.going, RsvpStatus.waitlisted, RsvpStatus.waitlisted]
         assert [r.position for r in results] == [None, 1, 2]
-        again = await answer(session, await load_profile(session, users[2]), event.id, RsvpStatus.going, clock.now())
+        again = await answer(
+            session, await load_profile(session, users[2]), event.id, RsvpStatus.going, clock.now()
+        )
         assert again.position == 2, "a second tap keeps the place"
         statuses = (await session.scalars(select(Rsvp.status).order_by(Rsvp.id))).all()
         assert statuses.count(RsvpStatus.going) == 1
