@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Event, EventStatus, Outbox, OutboxStatus, Priority, Rsvp, RsvpStatus, User
-from services.outbox import enqueue
+from services.outbox import enqueue_many
 
 DEFAULT_OFFSETS = (24 * 60, 2 * 60)  # minutes before the start
 DEADLINE_NOTICE = timedelta(hours=24)
@@ -46,31 +46,31 @@ async def queue_reminders(
             continue
         moment = event.starts_at - timedelta(minutes=offset)
         people = (
-            await session.execute(
-                select(User.id, User.telegram_id)
-                .join(Rsvp, Rsvp.user_id == User.id)
-                .where(
-                    Rsvp.event_id == event.id,
-                    Rsvp.status.in_([RsvpStatus.going, RsvpStatus.maybe]),
-                    Rsvp.created_at <= moment,  # who signs up after the moment needs no reminder of it
-                    User.is_active.is_(True),
-                    User.reminders_on.is_(True),
-                )
-                .distinct()
+            select(User.id, User.telegram_id)
+            .where(
+                User.id.in_(
+                    select(Rsvp.user_id).where(
+                        Rsvp.event_id == event.id,
+                        Rsvp.status.in_([RsvpStatus.going, RsvpStatus.maybe]),
+                        Rsvp.created_at <= moment,  # who signs up after the moment needs no reminder of it
+                    )
+                ),
+                User.is_active.is_(True),
+                User.reminders_on.is_(True),
             )
-        ).all()
+            .order_by(User.id)
+        )
         stamp = int(event.starts_at.timestamp())
-        for user_id, chat_id in people:
-            queued += await enqueue(
-                session,
-                key=f"remind:{event.id}:{user_id}:{offset}:{stamp}",
-                chat_id=chat_id,
-                user_id=user_id,
-                kind="reminder",
-                payload={"offset": offset},
-                event_id=event.id,
-                priority=Priority.personal,
-            )
+        # One INSERT ... SELECT per event: a run repeated every minute costs one statement, not one per person.
+        queued += await enqueue_many(
+            session,
+            people,
+            key_prefix=f"remind:{event.id}:{offset}:{stamp}:",
+            kind="reminder",
+            event_id=event.id,
+            priority=Priority.personal,
+            payload={"offset": offset},
+        )
     return queued
 
 
@@ -89,29 +89,25 @@ async def queue_deadline_reminders(session: AsyncSession, now: datetime) -> int:
     queued = 0
     for event in events:
         answered = select(Rsvp.user_id).where(Rsvp.event_id == event.id, Rsvp.user_id.is_not(None))
+        told = select(Outbox.user_id).where(
+            Outbox.event_id == event.id, Outbox.kind == "announcement", Outbox.status == OutboxStatus.sent
+        )
         people = (
-            await session.execute(
-                select(User.id, User.telegram_id)
-                .join(Outbox, Outbox.user_id == User.id)
-                .where(
-                    Outbox.event_id == event.id,
-                    Outbox.kind.in_(["announcement", "digest_item"]),
-                    Outbox.status == OutboxStatus.sent,
-                    User.id.not_in(answered),
-                    User.is_active.is_(True),
-                    User.reminders_on.is_(True),
-                )
-                .distinct()
+            select(User.id, User.telegram_id)
+            .where(
+                User.id.in_(told),
+                User.id.not_in(answered),
+                User.is_active.is_(True),
+                User.reminders_on.is_(True),
             )
-        ).all()
-        for user_id, chat_id in people:
-            queued += await enqueue(
-                session,
-                key=f"deadline:{event.id}:{user_id}",
-                chat_id=chat_id,
-                user_id=user_id,
-                kind="deadline",
-                event_id=event.id,
-                priority=Priority.personal,
-            )
+            .order_by(User.id)
+        )
+        queued += await enqueue_many(
+            session,
+            people,
+            key_prefix=f"deadline:{event.id}:",
+            kind="deadline",
+            event_id=event.id,
+            priority=Priority.personal,
+        )
     return queued
