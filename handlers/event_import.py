@@ -70,6 +70,8 @@ def row_error_text(code: str) -> str:
         "school": _("no such school in the municipality"),
         "capacity_format": _("seats must be a whole number"),
         "ovz": _("ОВЗ must be да or нет"),
+        "host": _("no such host organisation in the directory"),
+        "level": _("level must be международный, всероссийский, региональный, муниципальный or школьный"),
     }.get(code) or error_text(code)
 
 
@@ -95,7 +97,8 @@ async def _send_template(message: Message) -> None:
     await message.answer(
         _(
             "Fill in the template (one event per row) and send it back as a file. Dates: DD.MM.YYYY HH:MM; "
-            "grades: 8-11; for whom: ученики, родители, педагоги; ОВЗ: да/нет. Nothing is published until you "
+            "grades: 8-11; for whom: ученики, родители, педагоги; ОВЗ: да/нет; host and level may stay empty. "
+            "Nothing is published until you "
             "confirm, and a file with any broken row publishes nothing."
         )
     )

@@ -25,9 +25,9 @@ from bot.event_callbacks import PickCb
 from bot.filters import HasRole
 from handlers import date_picker
 from handlers.keyboards import rows
-from models import Event, EventKind, Municipality, Role, School
+from models import Event, EventKind, EventLevel, Municipality, Organisation, Role, School
 from services import directory
-from services.cards import KIND_LABELS, CardContext, event_text
+from services.cards import KIND_LABELS, LEVEL_LABELS, CardContext, event_text
 from services.events import (
     CAPACITY_MAX,
     DESCRIPTION_MAX,
@@ -130,6 +130,8 @@ def _draft(data: dict[str, Any]) -> EventDraft:
         capacity=data.get("capacity"),
         registration_deadline=when("deadline"),
         ovz_suitable=bool(data.get("ovz")),
+        organisation_id=data.get("organisation_id"),
+        level=EventLevel(data.get("level") or ("school" if data.get("teacher") else "municipal")),
     )
 
 
@@ -431,6 +433,8 @@ def _preview_keyboard(data: dict[str, Any]) -> InlineKeyboardMarkup:
         (_("🔗 Online link"), NewEventCb(step="opt", value="url").pack()),
         (ovz, NewEventCb(step="opt", value="ovz").pack()),
         (_("🗓 Date"), NewEventCb(step="opt", value="date").pack()),
+        (_("🏢 Host"), NewEventCb(step="opt", value="host").pack()),
+        (_("🏷 Level"), NewEventCb(step="opt", value="level").pack()),
         (_("📢 Publish"), NewEventCb(step="publish", value="yes").pack()),
         (_("Cancel"), NewEventCb(step="publish", value="no").pack()),
     ]
@@ -442,11 +446,15 @@ async def _preview_text(state: FSMContext, session: AsyncSession, i18n: I18n) ->
     draft = _draft(data)
     event = Event(**vars(draft))
     event.id = 0
-    place = None
-    if draft.school_id:
+    place = host = None
+    if draft.organisation_id:
+        org = await session.get(Organisation, draft.organisation_id)
+        place = host = org.name if org else None
+    elif draft.school_id:
         school = await session.get(School, draft.school_id)
         place = school.name if school else None
     ctx = CardContext(
+        host=host if draft.venue else None,
         zone=await zone_of(session, draft.municipality_id),
         locale=i18n.current_locale,
         place=place,
@@ -505,6 +513,20 @@ async def choose_option(
         await state.update_data(editing="date")
         await _ask_date(query, state, session, i18n, clock)
         return
+    if option == "host":
+        data = await state.get_data()
+        orgs = await directory.organisations_of(session, int(data["municipality_id"]))
+        buttons = [(o.name[:100], NewEventCb(step="host", value=str(o.id)).pack()) for o in orgs]
+        buttons.append((_("No host organisation"), NewEventCb(step="host", value="none").pack()))
+        await _ask(query, _("Which organisation hosts the event?"), rows(buttons))
+        return
+    if option == "level":
+        buttons = [
+            (str(label), NewEventCb(step="level", value=level.value).pack())
+            for level, label in LEVEL_LABELS.items()
+        ]
+        await _ask(query, _("What level is the event?"), rows(buttons, width=2))
+        return
     if option not in OPTIONAL:
         await query.answer(_("This button is not valid. Please choose again."), show_alert=True)
         return
@@ -518,6 +540,37 @@ async def choose_option(
     await state.update_data(editing=option)
     await state.set_state(NewEvent.field)
     await _ask(query, prompts[option])
+
+
+@router.callback_query(NewEvent.preview, NewEventCb.filter(F.step == "host"))
+async def choose_host(
+    query: CallbackQuery, callback_data: NewEventCb, state: FSMContext, session: AsyncSession, i18n: I18n
+) -> None:
+    data = await state.get_data()
+    organisation_id = None
+    if callback_data.value != "none":
+        org = (
+            await session.get(Organisation, int(callback_data.value))
+            if callback_data.value.isdigit()
+            else None
+        )
+        if org is None or org.municipality_id not in (None, int(data["municipality_id"])):
+            await query.answer(_("This button is not valid. Please choose again."), show_alert=True)
+            return
+        organisation_id = org.id
+    await state.update_data(organisation_id=organisation_id)
+    await _preview(query, state, session, i18n)
+
+
+@router.callback_query(NewEvent.preview, NewEventCb.filter(F.step == "level"))
+async def choose_level(
+    query: CallbackQuery, callback_data: NewEventCb, state: FSMContext, session: AsyncSession, i18n: I18n
+) -> None:
+    if callback_data.value not in EventLevel.__members__:
+        await query.answer(_("This button is not valid. Please choose again."), show_alert=True)
+        return
+    await state.update_data(level=callback_data.value)
+    await _preview(query, state, session, i18n)
 
 
 @router.message(NewEvent.field, F.text, ~F.text.startswith("/"))

@@ -16,7 +16,7 @@ from babel.dates import format_datetime
 
 from bot.callbacks import RsvpCb
 from bot.event_callbacks import EventInfoCb, RsvpForCb
-from models import Event, EventKind, EventStatus, RsvpStatus
+from models import Event, EventKind, EventLevel, EventStatus, RsvpStatus
 
 KIND_LABELS: dict[EventKind, LazyProxy] = {
     EventKind.open_day: __("Open day"),
@@ -31,6 +31,14 @@ KIND_LABELS: dict[EventKind, LazyProxy] = {
     EventKind.class_hour: __("Class hour"),
     EventKind.parent_meeting: __("Parent meeting"),
     EventKind.other: __("Event"),
+}
+
+LEVEL_LABELS: dict[EventLevel, LazyProxy] = {
+    EventLevel.international: __("international"),
+    EventLevel.federal: __("all-Russian"),
+    EventLevel.regional: __("regional"),
+    EventLevel.municipal: __("municipal"),
+    EventLevel.school: __("school"),
 }
 
 ANSWER_LABELS: dict[RsvpStatus, LazyProxy] = {
@@ -58,6 +66,7 @@ class CardContext:
     zone: ZoneInfo
     locale: str
     place: str | None = None  # school or host organisation name
+    host: str | None = None  # the host organisation, when it is not the place
     seats_left: int | None = None
     answer: RsvpStatus | None = None
     # Per person answered for: (who, status, wait-list position); and whom the event concerns.
@@ -117,7 +126,11 @@ def event_text(event: Event, ctx: CardContext) -> str:
         lines.append(_("📍 Where: {where}").format(where=escape(where)))
     if event.online_url:
         lines.append(_("🔗 Online: {url}").format(url=escape(event.online_url)))
+    if ctx.host:
+        lines.append(_("🏢 Host: {host}").format(host=escape(ctx.host)))
     lines.append("👥 " + escape(audience_line(event)))
+    if event.level is not None:
+        lines.append(_("🏷 Level: {level}").format(level=LEVEL_LABELS[EventLevel(event.level)]))
     if ctx.for_whom:
         lines.append(_("👧 Concerns: {who}").format(who=escape("; ".join(ctx.for_whom))))
     if event.ovz_suitable:

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Event, EventKind, School, User
+from models import Event, EventKind, EventLevel, Organisation, School, User
 from services.events import (
     Authority,
     EventDraft,
@@ -29,17 +29,26 @@ MAX_BYTES = 2_000_000
 DATE_FORMATS = ("%d.%m.%Y %H:%M", "%Y-%m-%d %H:%M", "%d.%m.%Y %H:%M:%S", "%Y-%m-%d %H:%M:%S")
 HEADERS = (
     "Вид", "Название", "Описание", "Начало", "Окончание", "Место", "Ссылка", "Классы", "Для кого",
-    "Школа", "Мест", "Запись до", "ОВЗ",
+    "Школа", "Мест", "Запись до", "ОВЗ", "Организатор", "Уровень",
 )  # fmt: skip
 FIELDS = (
     "kind", "title", "description", "starts_at", "ends_at", "venue", "online_url", "grades", "audience",
-    "school", "capacity", "deadline", "ovz",
+    "school", "capacity", "deadline", "ovz", "host", "level",
 )  # fmt: skip
 EXAMPLE = (
     "День открытых дверей", "День открытых дверей в техникуме", "Экскурсия по мастерским",
     "05.12.2026 11:00", "05.12.2026 13:00", "г. Кострома, ул. Советская, 128", "", "8-11",
     "ученики, родители", "", "30", "04.12.2026 18:00", "да",
+    "ОГБПОУ «Костромской энергетический техникум им. Ф. В. Чижова»", "муниципальный",
 )  # fmt: skip
+LEVEL_NAMES = {
+    "международный": EventLevel.international,
+    "всероссийский": EventLevel.federal,
+    "федеральный": EventLevel.federal,
+    "региональный": EventLevel.regional,
+    "муниципальный": EventLevel.municipal,
+    "школьный": EventLevel.school,
+}
 KIND_NAMES = {
     "день открытых дверей": EventKind.open_day,
     "каникулы с пользой": EventKind.holiday_programme,
@@ -102,7 +111,7 @@ def template_xlsx() -> bytes:
     sheet.title = "План"
     sheet.append(list(HEADERS))
     sheet.append(list(EXAMPLE))
-    for column in "ABCDEFGHIJKLM":
+    for column in "ABCDEFGHIJKLMNO":
         sheet.column_dimensions[column].width = 22
     buffer = io.BytesIO()
     book.save(buffer)
@@ -184,10 +193,20 @@ async def parse_plan(
             await session.scalars(select(School).where(School.municipality_id == municipality_id))
         ).all()
     }
+    hosts = {
+        o.name.strip().lower(): o.id
+        for o in (
+            await session.scalars(
+                select(Organisation).where(
+                    (Organisation.municipality_id == municipality_id) | Organisation.municipality_id.is_(None)
+                )
+            )
+        ).all()
+    }
     drafts: list[EventDraft] = []
     errors: list[RowError] = []
     for index, cells in enumerate(rows, start=2):
-        value = dict(zip(FIELDS, cells, strict=True))
+        value = dict(zip(FIELDS, [*cells, *[""] * len(FIELDS)][: len(FIELDS)], strict=True))
         row_errors: list[RowError] = []
 
         def bad(field: str, code: str, index: int = index, row_errors: list[RowError] = row_errors) -> None:
@@ -231,6 +250,17 @@ async def parse_plan(
         ovz_text = value["ovz"].lower()
         if ovz_text not in YES | NO:
             bad("ovz", "ovz")
+        host_id = None
+        if value["host"]:
+            host_id = hosts.get(value["host"].strip().lower())
+            if host_id is None:
+                bad("host", "host")
+        level_text = value["level"].strip().lower()
+        level = LEVEL_NAMES.get(level_text) or (
+            EventLevel(level_text) if level_text in EventLevel.__members__ else None
+        )
+        if level_text and level is None:
+            bad("level", "level")
         if row_errors or kind is None or starts is None:
             errors += row_errors
             continue
@@ -252,6 +282,8 @@ async def parse_plan(
             capacity=capacity,
             registration_deadline=deadline,
             ovz_suitable=ovz_text in YES,
+            organisation_id=host_id,
+            level=level or EventLevel.municipal,
         )
         try:
             validate(draft, now)
@@ -277,8 +309,6 @@ def draft_to_dict(draft: EventDraft) -> dict[str, Any]:
 
 
 def draft_from_dict(data: dict[str, Any]) -> EventDraft:
-    from models import EventLevel
-
     values = dict(data)
     for key in ("starts_at", "ends_at", "registration_deadline"):
         if values.get(key):

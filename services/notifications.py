@@ -87,13 +87,15 @@ async def card_context(
     user_id: int | None = None,
     full: bool = False,
 ) -> CardContext:
-    place = None
+    place = host = None
     if event.organisation_id is not None:
         org = await session.get(Organisation, event.organisation_id)
-        place = org.name if org else None
+        place = host = org.name if org else None
     elif event.school_id is not None:
         school = await session.get(School, event.school_id)
         place = school.name if school else None
+    if event.venue is None:
+        host = None  # the place line already names it
     answers: list[tuple[str | None, RsvpStatus, int | None]] = []
     if user_id is not None:
         answers = await user_answers(session, event, user_id)
@@ -104,6 +106,7 @@ async def card_context(
         zone=await event_zone(session, event),
         locale=locale,
         place=place,
+        host=host,
         seats_left=await seats_left(session, event),
         answer=answer,
         answers=answers,

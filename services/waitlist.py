@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Event, EventStatus, Priority, Rsvp, RsvpStatus, User
+from models import Event, EventStatus, Municipality, Priority, Rsvp, RsvpStatus, User
 from services.events import lock_event, seats_taken
 from services.outbox import enqueue
 from services.people import Profile
@@ -41,14 +42,29 @@ async def promote(session: AsyncSession, event: Event, now: datetime) -> list[Rs
             .limit(free)
         )
     ).all()
-    expires = min(now + OFFER_TTL, event.starts_at)
     for rsvp in queue:
+        expires = min(await _offer_start(session, rsvp, event, now) + OFFER_TTL, event.starts_at)
         rsvp.status = RsvpStatus.offered
         rsvp.offer_expires_at = expires
         rsvp.updated_at = now
         await _notify(session, rsvp, "wait_offer", f"offer:{rsvp.id}:{int(expires.timestamp())}")
     await session.flush()
     return list(queue)
+
+
+async def _offer_start(session: AsyncSession, rsvp: Rsvp, event: Event, now: datetime) -> datetime:
+    """An offer made in the person's night counts from their morning, when they can see it."""
+    from services.quiet_hours import in_quiet, quiet_until, user_zones
+
+    user = await session.get(User, rsvp.user_id) if rsvp.user_id is not None else None
+    municipality = await session.get(Municipality, event.municipality_id)
+    if user is None or municipality is None:
+        return now
+    zone = (await user_zones(session, {user.id}, ZoneInfo(municipality.timezone)))[user.id]
+    local = now.astimezone(zone)
+    if not in_quiet(local, user.quiet_start, user.quiet_end):
+        return now
+    return now + (quiet_until(local, user.quiet_end) - local)
 
 
 async def _notify(session: AsyncSession, rsvp: Rsvp, kind: str, key: str) -> None:

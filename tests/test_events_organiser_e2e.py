@@ -11,7 +11,7 @@ from datetime import timedelta
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import select
 
-from models import Event, EventKind, EventStatus, Feedback, Role, Rsvp
+from models import Event, EventKind, EventLevel, EventStatus, Feedback, Role, Rsvp
 from services.event_import import HEADERS
 from tests.conftest import ADMIN_ID
 from tests.dbcheck import rows
@@ -80,6 +80,12 @@ async def test_guided_dialog_with_calendar_preview_and_bad_input(capp, emulator,
     replies = await option("🕔 Окончание", "09:00", "12:30")
     assert "Окончание должно быть позже начала" in replies[0]
     assert "10:00 – 12:30" in replies[1]
+    await press_and_wait_edit(admin, "🏢 Организатор")
+    await press_and_wait_edit(admin, "ОГБПОУ «Костромской энергетический техникум им. Ф. В. Чижова»")
+    assert "🏢 Организатор: ОГБПОУ «Костромской энергетический техникум" in admin.last.text
+    await press_and_wait_edit(admin, "🏷 Уровень")
+    await press_and_wait_edit(admin, "региональный")
+    assert "🏷 Уровень: региональный" in admin.last.text
     await press_and_wait_edit(admin, "♿ ОВЗ: нет")
     assert "Подходит для детей с ОВЗ" in admin.last.text
     await press_and_wait_edit(admin, "📢 Опубликовать")
@@ -87,8 +93,11 @@ async def test_guided_dialog_with_calendar_preview_and_bad_input(capp, emulator,
     await reader.wait_for(lambda u: "<script>Конкурс</script>" in (u.last.text or ""), timeout=10)
     card = reader.last.text
     assert "Осталось мест: 25" in card and "Подходит для детей с ОВЗ" in card
-    stored = await rows(capp, select(Event.title, Event.capacity, Event.ovz_suitable, Event.kind))
-    assert stored == [(title, 25, True, EventKind.contest)]
+    stored = await rows(
+        capp, select(Event.title, Event.capacity, Event.ovz_suitable, Event.kind, Event.level)
+    )
+    assert stored == [(title, 25, True, EventKind.contest, EventLevel.regional)]
+    assert await rows(capp, select(Event.organisation_id.is_not(None))) == [(True,)]
 
 
 async def test_teacher_creates_a_class_hour_for_their_school_only(capp, emulator, clock):
@@ -190,7 +199,7 @@ async def test_import_is_validated_row_by_row_and_all_or_nothing(capp, emulator,
     day = lambda d, h: local(d, h, base=clock.now()).strftime("%d.%m.%Y %H:%M")  # noqa: E731
     good = [
         ["День открытых дверей", "ДОД в техникуме", "", day(5, 11), "", "ул. Советская, 128", "", "8-11",
-         "ученики, родители", "", "30", "", "да"],
+         "ученики, родители", "", "30", "", "да", "Костромской государственный университет", "региональный"],
         ["Профпроба", "Профпроба «Повар»", "", day(6, 14), day(6, 16), "", "", "7-11", "ученики",
          SCHOOL_A, "", "", "нет"],
     ]  # fmt: skip
@@ -199,12 +208,16 @@ async def test_import_is_validated_row_by_row_and_all_or_nothing(capp, emulator,
         ["Ярмарка", "Прошедшая", "", "01.01.2020 10:00", "", "", "", "8-11", "ученики", "", "0", "", ""],
         ["Ярмарка", "Конец раньше", "", day(7, 12), day(7, 11), "", "", "8-11", "ученики", "", "", "", ""],
         ["Ярмарка", "Ноль мест", "", day(7, 12), "", "", "", "8-11", "ученики", "", "0", "", ""],
+        ["Ярмарка", "Чужой хозяин", "", day(7, 12), "", "", "", "8-11", "ученики", "", "", "", "", "ООО Рога",
+         "галактический"],
     ]  # fmt: skip
     count = len(admin.bot_messages)
     await admin.send_document("plan.csv", _csv(good + broken))
     await admin.wait_messages(count + 1, timeout=10)
     report = admin.last.text
-    assert "Ничего не опубликовано: ошибок — 4" in report
+    assert "Ничего не опубликовано: ошибок — 6" in report
+    assert "Строка 8 (Организатор): такой организации нет в справочнике" in report
+    assert "Строка 8 (Уровень): уровень — международный" in report
     assert "Строка 4 (Вид): неизвестный вид мероприятия" in report
     assert "Строка 5: Это время уже прошло" in report
     assert "Строка 6: Окончание должно быть позже начала" in report
