@@ -189,3 +189,29 @@ async def test_capacity_wait_list_and_interests(sessions):
         assert again.position == 2, "a second tap keeps the place"
         statuses = (await session.scalars(select(Rsvp.status).order_by(Rsvp.id))).all()
         assert statuses.count(RsvpStatus.going) == 1
+
+
+async def test_an_offer_made_at_night_counts_from_the_morning(sessions):
+    from services.waitlist import OFFER_TTL, promote
+
+    night = datetime(2026, 11, 26, 20, 0, tzinfo=UTC)  # 23:00 in Moscow
+    async with sessions.begin() as session:
+        kostroma = await session.scalar(select(Municipality.id).where(Municipality.name == "город Кострома"))
+        user = User(telegram_id=500, consent_at=night, language="ru")
+        session.add(user)
+        await session.flush()
+        session.add(Learner(user_id=user.id, school_id=1, grade=9, is_self=True))
+        event = Event(
+            kind=EventKind.open_day, title="ДОД", starts_at=night + timedelta(days=5), municipality_id=kostroma,
+            capacity=1, status=EventStatus.published,
+        )  # fmt: skip
+        session.add(event)
+        await session.flush()
+        waiting = Rsvp(event_id=event.id, user_id=user.id, status=RsvpStatus.waitlisted, created_at=night,
+                       updated_at=night)  # fmt: skip
+        session.add(waiting)
+        await session.flush()
+        [offered] = await promote(session, event, night)
+        morning = datetime(2026, 11, 27, 8, 0, tzinfo=MSK)
+        assert offered.status is RsvpStatus.offered
+        assert offered.offer_expires_at == morning + OFFER_TTL

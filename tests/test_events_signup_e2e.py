@@ -192,3 +192,22 @@ async def test_deadline_reminder_and_tap_after_the_deadline(capp, emulator, cloc
     # Keys make each notification unique.
     keys = [k for (k,) in await rows(capp, select(Outbox.key))]
     assert len(keys) == len(set(keys))
+
+
+async def test_card_in_english_for_an_english_user(capp, emulator, clock):
+    user = emulator.user(4501, language_code="en")
+    await pupil(capp, user, 9)
+    async with capp.sessions.begin() as session:
+        from sqlalchemy import update
+
+        from models import User
+
+        await session.execute(update(User).where(User.telegram_id == 4501).values(language="en"))
+    await publish(
+        capp, title="Open day at the college", starts_at=local(3, 11, base=clock.now()), capacity=10
+    )
+    await user.wait_for(lambda u: "Open day at the college" in (u.last.text or ""), timeout=10)
+    assert user.last.button_labels == ["Going", "Maybe", "Not going", "Details", "📅 Add to calendar"], user.dump()
+    assert "Seats left: 10" in user.last.text
+    await user.press("Going")
+    assert (await user.wait_callback_answer(timeout=10)).text == "Saved: Going"

@@ -44,8 +44,8 @@ def russian_seeds() -> dict[str, str]:
 
 def update() -> None:
     RU = russian_seeds()
-    template = extract()
     for language in ("ru", "en"):
+        template = extract()  # fresh per language: babel may share message objects with the catalog
         path = po_path(language)
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.exists():
@@ -59,6 +59,8 @@ def update() -> None:
                 continue
             if language == "ru" and not message.string and message.id in RU:
                 message.string = RU[message.id]
+            if language == "en":
+                message.string = ""  # the msgids are English
             message.flags.discard("fuzzy")
         catalog.obsolete.clear()
         with path.open("wb") as f:
