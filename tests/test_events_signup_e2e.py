@@ -207,7 +207,9 @@ async def test_card_in_english_for_an_english_user(capp, emulator, clock):
         capp, title="Open day at the college", starts_at=local(3, 11, base=clock.now()), capacity=10
     )
     await user.wait_for(lambda u: "Open day at the college" in (u.last.text or ""), timeout=10)
-    assert user.last.button_labels == ["Going", "Maybe", "Not going", "Details", "📅 Add to calendar"], user.dump()
+    assert user.last.button_labels == ["Going", "Maybe", "Not going", "Details", "📅 Add to calendar"], (
+        user.dump()
+    )
     assert "Seats left: 10" in user.last.text
     await user.press("Going")
     assert (await user.wait_callback_answer(timeout=10)).text == "Saved: Going"
