@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -18,6 +18,7 @@ from aiogram.utils.i18n import I18n
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.clock import Clock, SystemClock
 from bot.fsm_storage import SqlStorage
 from bot.i18n import LANGUAGES, UserLocaleMiddleware, build_i18n
 from bot.middlewares import DbSessionMiddleware, PerUserOrderMiddleware, ProfileMiddleware
@@ -26,9 +27,11 @@ from handlers import build_router
 from handlers.common import bot_commands
 from models.database import create_engine, create_session_factory
 from models.migrate import upgrade
+from scheduler.event_jobs import EventJobs, add_event_jobs
 from scheduler.jobs import OutboxWakeup, build_scheduler
 from services.delivery import Delivery
-from services.notifications import announcement_renderer
+from services.notifications import event_renderers
+from services.quiet_hours import quiet_hours_policy
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +47,8 @@ class App:
     delivery: Delivery
     i18n: I18n
     _polling: asyncio.Task[None] | None = None
+    clock: Clock = field(default_factory=SystemClock)
+    event_jobs: EventJobs | None = None
 
     async def prepare(self) -> None:
         """Migrate the database and set the command menu; safe to run on every start."""
@@ -92,7 +97,7 @@ def build_storage(settings: Settings, sessions: async_sessionmaker[AsyncSession]
     return SqlStorage(sessions)
 
 
-def build_app(settings: Settings) -> App:
+def build_app(settings: Settings, clock: Clock | None = None) -> App:
     settings.ensure_data_dir()
     engine = create_engine(settings.database_url)
     sessions = create_session_factory(engine)
@@ -100,13 +105,22 @@ def build_app(settings: Settings) -> App:
     api = TelegramAPIServer.from_base(str(settings.telegram_api_url).rstrip("/"))
     bot = Bot(token, session=AiohttpSession(api=api), default=DefaultBotProperties(parse_mode=ParseMode.HTML))
     i18n = build_i18n(settings.default_locale)
+    clock = clock or SystemClock()
     delivery = Delivery(
-        bot, sessions, {"announcement": announcement_renderer(i18n)}, rate=settings.outbox_rate
+        bot,
+        sessions,
+        {**event_renderers(i18n, clock)},
+        rate=settings.outbox_rate,
+        hold=quiet_hours_policy(clock, settings.zone),
     )
     scheduler = build_scheduler(delivery, settings.zone, settings.outbox_interval)
+    wakeup = OutboxWakeup(scheduler, settings.zone)
+    event_jobs = EventJobs(sessions, clock, settings.zone, settings.reminder_offsets, wakeup)
+    add_event_jobs(scheduler, event_jobs, settings.event_timers_interval, settings.zone)
     dispatcher = Dispatcher(storage=build_storage(settings, sessions))
     dispatcher["settings"] = settings
-    dispatcher["outbox_wakeup"] = OutboxWakeup(scheduler, settings.zone)
+    dispatcher["outbox_wakeup"] = wakeup
+    dispatcher["clock"] = clock
     # One user's updates in order, before the FSM reads their dialog state.
     dispatcher.update.outer_middleware.unregister(dispatcher.fsm)
     dispatcher.update.outer_middleware(PerUserOrderMiddleware())
@@ -115,4 +129,15 @@ def build_app(settings: Settings) -> App:
     dispatcher.update.outer_middleware(ProfileMiddleware(settings.admin_ids))
     UserLocaleMiddleware(i18n).setup(dispatcher)
     dispatcher.include_router(build_router())
-    return App(settings, engine, sessions, bot, dispatcher, scheduler, delivery, i18n)
+    return App(
+        settings,
+        engine,
+        sessions,
+        bot,
+        dispatcher,
+        scheduler,
+        delivery,
+        i18n,
+        clock=clock,
+        event_jobs=event_jobs,
+    )

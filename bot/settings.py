@@ -31,6 +31,11 @@ class Settings(BaseSettings):
     outbox_rate: float = Field(default=25.0, gt=0, le=1000, alias="OUTBOX_RATE")
     outbox_interval: float = Field(default=1.0, gt=0, le=60, alias="OUTBOX_INTERVAL")
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
+    # Event reminders: minutes before the start, e.g. "24h,2h" or "1440,120"; and how often timers run.
+    reminder_offsets: Annotated[list[int], NoDecode] = Field(
+        default_factory=lambda: [1440, 120], alias="REMINDER_OFFSETS"
+    )
+    event_timers_interval: float = Field(default=60.0, gt=0, le=3600, alias="EVENT_TIMERS_INTERVAL")
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -43,6 +48,19 @@ class Settings(BaseSettings):
             return [int(p) for p in parts]
         if isinstance(value, int):
             return [value]
+        return value
+
+    @field_validator("reminder_offsets", mode="before")
+    @classmethod
+    def _parse_offsets(cls, value: object) -> object:
+        if isinstance(value, str):
+            minutes = []
+            for part in (p.strip().lower() for p in value.split(",") if p.strip()):
+                number, unit = (part[:-1], part[-1]) if part[-1] in "hm" else (part, "m")
+                if not number.isdigit() or int(number) <= 0:
+                    raise ValueError(f"{part!r} is not an offset such as 24h or 90m")
+                minutes.append(int(number) * (60 if unit == "h" else 1))
+            return sorted(set(minutes), reverse=True)
         return value
 
     @field_validator("bot_token", mode="before")

@@ -3,9 +3,13 @@
 from aiogram import Router
 
 from handlers import (
+    attendance,
     common,
     directory_import,
+    event_import,
     invitations,
+    manage_events,
+    my_events,
     new_event,
     onboarding,
     privacy,
@@ -18,9 +22,12 @@ from handlers import (
 FEATURES = (
     onboarding.router,
     new_event.router,
+    manage_events.router,
+    attendance.router,
+    event_import.router,
+    my_events.router,
     rsvp.router,
     stats.router,
-    # audience (issue 3)
     invitations.router,
     profile.router,
     settings.router,

@@ -33,6 +33,10 @@ COMMANDS: list[tuple[str, LazyProxy, frozenset[Role] | None]] = [
     ("invite", __("invitation link for a teacher or coordinator"), frozenset({Role.coordinator})),
     ("invites", __("active invitations, revoke"), frozenset({Role.coordinator})),
     ("import", __("load schools, organisations, pupil counts"), frozenset({Role.coordinator})),
+    ("my", __("my upcoming events and sign-ups"), None),
+    ("events", __("change or cancel my events"), frozenset({Role.coordinator, Role.teacher})),
+    ("attendance", __("mark who came to an event"), frozenset({Role.coordinator, Role.teacher})),
+    ("plan", __("import a plan of events from a spreadsheet"), frozenset({Role.coordinator})),
 ]
 
 
@@ -63,7 +67,7 @@ async def cancel(message: Message, state: FSMContext) -> None:
     await message.answer(_("Cancelled. Nothing was changed."))
 
 
-@router.message(Command("new_event", "stats"))
+@router.message(Command("new_event", "stats", "import", "plan", "events", "attendance", "invite", "invites"))
 async def coordinators_only(message: Message) -> None:
     await message.answer(_("This command is available to coordinators only."))
 

@@ -1,9 +1,11 @@
-"""A coordinator creates and publishes an event: kind, title, date, grades, audience, scope, venue, preview."""
+"""Creating an event: a coordinator for their municipality, a teacher (class hours, parent meetings) for
+their school. Kind, title, date (inline calendar), grades, audience, scope, place; then a preview where the
+optional fields (description, seats, deadline, end, link, ОВЗ) are set before publishing."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from html import escape
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,17 +20,30 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import NewEventCb
+from bot.clock import Clock
+from bot.event_callbacks import PickCb
 from bot.filters import HasRole
+from handlers import date_picker
 from handlers.keyboards import rows
-from models import Event, EventKind, Municipality, Role
+from models import Event, EventKind, EventLevel, Municipality, Organisation, Role, School
 from services import directory
-from services.cards import KIND_LABELS, CardContext, event_text
-from services.events import EventDraft, EventError, create_event, publish_event, validate
+from services.cards import KIND_LABELS, LEVEL_LABELS, CardContext, event_text
+from services.events import (
+    CAPACITY_MAX,
+    DESCRIPTION_MAX,
+    TEACHER_KINDS,
+    EventDraft,
+    EventError,
+    authority,
+    create_event,
+    publish_event,
+    validate,
+)
 from services.people import Profile
 
 router = Router(name="new_event")
-router.message.filter(HasRole(Role.coordinator))
-router.callback_query.filter(HasRole(Role.coordinator))
+router.message.filter(HasRole(Role.coordinator, Role.teacher))
+router.callback_query.filter(HasRole(Role.coordinator, Role.teacher))
 
 GRADE_BANDS = {
     "1-4": (1, 4),
@@ -38,8 +53,13 @@ GRADE_BANDS = {
     "10-11": (10, 11),
     "1-11": (1, 11),
 }
-AUDIENCES = {"s": (True, False), "p": (False, True), "sp": (True, True)}
-DATE_FORMAT = "%d.%m.%Y %H:%M"
+AUDIENCES = {
+    "s": (True, False, False),
+    "p": (False, True, False),
+    "sp": (True, True, False),
+    "t": (False, False, True),
+}
+OPTIONAL = ("description", "capacity", "deadline", "ends", "url")
 
 Wakeup = Callable[[], Awaitable[None]]
 
@@ -49,46 +69,69 @@ class NewEvent(StatesGroup):
     kind = State()
     title = State()
     starts_at = State()
+    start_time = State()
     grades = State()
     audience = State()
     scope = State()
     venue = State()
     preview = State()
+    field = State()
 
 
 def error_text(code: str) -> str:
     return {
         "title_empty": _("The title is empty. Please type the title."),
         "title_too_long": _("The title is too long (at most 200 characters). Please type a shorter one."),
-        "description_too_long": _("The description is too long."),
+        "description_too_long": _(
+            "The description is too long (at most 3000 characters). Please shorten it."
+        ),
+        "venue_too_long": _("The place is too long (at most 300 characters)."),
+        "bad_url": _("The link must start with http:// or https:// (at most 500 characters)."),
         "starts_in_past": _("This moment has already passed. Please give a future date and time."),
         "ends_before_start": _("The end must be after the start."),
         "grades": _("Grades must be from 1 to 11."),
-        "capacity": _("The number of seats must be positive."),
+        "capacity": _("The number of seats must be a whole number from 1 to 100000."),
+        "deadline": _("The registration deadline must be in the future and not after the start."),
         "no_audience": _("Choose at least one audience."),
         "not_publishable": _("This event cannot be published."),
+        "school_scope": _("This school is not in the event's municipality."),
+        "forbidden": _("You may not create or change this event."),
+        "no_event": _("This event no longer exists."),
+        "not_editable": _("This event is cancelled or over and cannot be changed."),
+        "not_started": _("The event has not started yet."),
+        "not_contest": _("Results are recorded for contests only."),
     }.get(code, _("Something is wrong with the event."))
 
 
-async def _zone(session: AsyncSession, municipality_id: int) -> ZoneInfo:
+async def zone_of(session: AsyncSession, municipality_id: int) -> ZoneInfo:
     municipality = await session.get(Municipality, municipality_id)
     return ZoneInfo(municipality.timezone if municipality else "Europe/Moscow")
 
 
 def _draft(data: dict[str, Any]) -> EventDraft:
-    low, high = GRADE_BANDS[data["grades"]]
-    for_students, for_parents = AUDIENCES[data["audience"]]
+    low, high = data["grade_min"], data["grade_max"]
+    for_students, for_parents, for_teachers = AUDIENCES[data["audience"]]
+    when = lambda key: datetime.fromisoformat(data[key]) if data.get(key) else None  # noqa: E731
     return EventDraft(
         kind=EventKind(data["kind"]),
         title=data["title"],
         starts_at=datetime.fromisoformat(data["starts_at"]),
         municipality_id=int(data["municipality_id"]),
-        grade_min=low,
-        grade_max=high,
+        grade_min=int(low),
+        grade_max=int(high),
         for_students=for_students,
         for_parents=for_parents,
+        for_teachers=for_teachers,
         school_id=data.get("school_id"),
         venue=data.get("venue"),
+        description=data.get("description", ""),
+        ends_at=when("ends_at"),
+        online_url=data.get("online_url"),
+        capacity=data.get("capacity"),
+        registration_deadline=when("deadline"),
+        ovz_suitable=bool(data.get("ovz")),
+        organisation_id=data.get("organisation_id"),
+        level=EventLevel(data.get("level") or ("school" if data.get("teacher") else "municipal")),
     )
 
 
@@ -105,17 +148,27 @@ async def _ask(
 
 async def _ask_kind(target: Message | CallbackQuery, state: FSMContext) -> None:
     await state.set_state(NewEvent.kind)
-    buttons = [
-        (str(label), NewEventCb(step="kind", value=kind.value).pack()) for kind, label in KIND_LABELS.items()
-    ]
+    data = await state.get_data()
+    kinds = [k for k in KIND_LABELS if not data.get("teacher") or k in TEACHER_KINDS]
+    buttons = [(str(KIND_LABELS[k]), NewEventCb(step="kind", value=k.value).pack()) for k in kinds]
     await _ask(target, _("New event. What kind is it?"), rows(buttons, width=2))
 
 
 @router.message(Command("new_event"))
 async def begin(message: Message, state: FSMContext, session: AsyncSession, profile: Profile) -> None:
     await state.clear()
-    if profile.coordinator_municipality_id is not None:
-        await state.update_data(municipality_id=profile.coordinator_municipality_id)
+    auth = await authority(session, profile.user)
+    if not auth.admin and not auth.municipalities:
+        # A teacher: class hours and parent meetings of their school.
+        school = await session.get(School, min(auth.schools)) if auth.schools else None
+        if school is None:
+            await message.answer(_("Your profile has no school; ask your coordinator."))
+            return
+        await state.update_data(municipality_id=school.municipality_id, school_id=school.id, teacher=True)
+        await _ask_kind(message, state)
+        return
+    if not auth.admin:
+        await state.update_data(municipality_id=min(auth.municipalities))
         await _ask_kind(message, state)
         return
     municipalities = await directory.municipalities(session)
@@ -144,7 +197,10 @@ async def choose_municipality(
 
 @router.callback_query(NewEvent.kind, NewEventCb.filter(F.step == "kind"))
 async def choose_kind(query: CallbackQuery, callback_data: NewEventCb, state: FSMContext) -> None:
-    if callback_data.value not in EventKind.__members__:
+    data = await state.get_data()
+    if callback_data.value not in EventKind.__members__ or (
+        data.get("teacher") and EventKind(callback_data.value) not in TEACHER_KINDS
+    ):
         await query.answer(_("This button is not valid. Please choose again."), show_alert=True)
         return
     await state.update_data(kind=callback_data.value)
@@ -152,38 +208,157 @@ async def choose_kind(query: CallbackQuery, callback_data: NewEventCb, state: FS
     await _ask(query, _("Type the title of the event (up to 200 characters)."))
 
 
+async def _ask_date(
+    target: Message | CallbackQuery, state: FSMContext, session: AsyncSession, i18n: I18n, clock: Clock
+) -> None:
+    data = await state.get_data()
+    today = clock.now().astimezone(await zone_of(session, int(data["municipality_id"]))).date()
+    await state.set_state(NewEvent.starts_at)
+    await _ask(
+        target,
+        _("When does it start?") + " " + date_picker.pick_prompt(),
+        date_picker.month_keyboard(today.year, today.month, today, i18n.current_locale),
+    )
+
+
 @router.message(NewEvent.title, F.text, ~F.text.startswith("/"))
-async def type_title(message: Message, state: FSMContext) -> None:
+async def type_title(
+    message: Message, state: FSMContext, session: AsyncSession, i18n: I18n, clock: Clock
+) -> None:
     title = (message.text or "").strip()
     if not title or len(title) > 200:
         await message.answer(error_text("title_empty" if not title else "title_too_long"))
         return
     await state.update_data(title=title)
-    await state.set_state(NewEvent.starts_at)
-    await message.answer(
-        _("When does it start? Type the date and time as DD.MM.YYYY HH:MM, for example 05.12.2026 10:00.")
-    )
+    await _ask_date(message, state, session, i18n, clock)
+
+
+async def _set_start(
+    target: Message | CallbackQuery,
+    state: FSMContext,
+    starts_at: datetime,
+    clock: Clock,
+    session: AsyncSession,
+    i18n: I18n,
+) -> None:
+    if starts_at <= clock.now():
+        await _ask_text(target, error_text("starts_in_past"))
+        return
+    await state.update_data(starts_at=starts_at.isoformat())
+    data = await state.get_data()
+    if data.get("editing"):
+        await state.update_data(editing=None)
+        await _preview(target, state, session, i18n)
+        return
+    await state.set_state(NewEvent.grades)
+    buttons = [(band.replace("-", "–"), NewEventCb(step="grades", value=band).pack()) for band in GRADE_BANDS]
+    await _ask(target, _("For which grades? Choose a band or type e.g. 9 or 7-9."), rows(buttons, width=3))
+
+
+async def _ask_text(target: Message | CallbackQuery, text: str) -> None:
+    if isinstance(target, CallbackQuery):
+        await target.answer(text, show_alert=True)
+    else:
+        await target.answer(text)
 
 
 @router.message(NewEvent.starts_at, F.text, ~F.text.startswith("/"))
-async def type_start(message: Message, state: FSMContext, session: AsyncSession) -> None:
+async def type_start(
+    message: Message, state: FSMContext, session: AsyncSession, clock: Clock, i18n: I18n
+) -> None:
     data = await state.get_data()
-    zone = await _zone(session, int(data["municipality_id"]))
-    try:
-        local = datetime.strptime((message.text or "").strip(), DATE_FORMAT)
-    except ValueError:
+    moment = date_picker.parse_moment(
+        message.text or "", await zone_of(session, int(data["municipality_id"]))
+    )
+    if moment is None:
         await message.answer(
             _("I could not read this date. Please type it as DD.MM.YYYY HH:MM, e.g. 05.12.2026 10:00.")
         )
         return
-    starts_at = local.replace(tzinfo=zone)
-    if starts_at <= datetime.now(zone):
-        await message.answer(error_text("starts_in_past"))
+    await _set_start(message, state, moment, clock, session, i18n)
+
+
+@router.callback_query(NewEvent.starts_at, PickCb.filter())
+async def pick_day(
+    query: CallbackQuery,
+    callback_data: PickCb,
+    state: FSMContext,
+    session: AsyncSession,
+    i18n: I18n,
+    clock: Clock,
+) -> None:
+    data = await state.get_data()
+    today = clock.now().astimezone(await zone_of(session, int(data["municipality_id"]))).date()
+    if callback_data.action == "noop":
+        await query.answer()
         return
-    await state.update_data(starts_at=starts_at.isoformat())
-    await state.set_state(NewEvent.grades)
-    buttons = [(band.replace("-", "–"), NewEventCb(step="grades", value=band).pack()) for band in GRADE_BANDS]
-    await message.answer(_("For which grades?"), reply_markup=rows(buttons, width=3))
+    if callback_data.action == "month":
+        month = date_picker.month_allowed(callback_data.value, today)
+        if month is None:
+            await query.answer(_("This button is not valid. Please choose again."), show_alert=True)
+            return
+        await _ask(
+            query,
+            _("When does it start?") + " " + date_picker.pick_prompt(),
+            date_picker.month_keyboard(month[0], month[1], today, i18n.current_locale),
+        )
+        return
+    day = date_picker.day_from(callback_data.value) if callback_data.action == "day" else None
+    if day is None or day < today or day > today + timedelta(days=date_picker.MAX_MONTHS_AHEAD * 31):
+        await query.answer(_("This button is not valid. Please choose again."), show_alert=True)
+        return
+    await state.update_data(start_day=day.isoformat())
+    await state.set_state(NewEvent.start_time)
+    await _ask(
+        query,
+        _("{day}: at what time? Choose or type it as HH:MM.").format(day=day.strftime("%d.%m.%Y")),
+        date_picker.time_keyboard(),
+    )
+
+
+async def _start_from(state: FSMContext, session: AsyncSession, moment: Any) -> datetime:
+    data = await state.get_data()
+    zone = await zone_of(session, int(data["municipality_id"]))
+    return datetime.combine(date.fromisoformat(data["start_day"]), moment, tzinfo=zone)
+
+
+@router.callback_query(NewEvent.start_time, PickCb.filter(F.action == "time"))
+async def pick_time(
+    query: CallbackQuery,
+    callback_data: PickCb,
+    state: FSMContext,
+    session: AsyncSession,
+    clock: Clock,
+    i18n: I18n,
+) -> None:
+    moment = date_picker.time_from(callback_data.value)
+    if moment is None:
+        await query.answer(_("This button is not valid. Please choose again."), show_alert=True)
+        return
+    await _set_start(query, state, await _start_from(state, session, moment), clock, session, i18n)
+
+
+@router.message(NewEvent.start_time, F.text, ~F.text.startswith("/"))
+async def type_time(
+    message: Message, state: FSMContext, session: AsyncSession, clock: Clock, i18n: I18n
+) -> None:
+    moment = date_picker.parse_time(message.text or "")
+    if moment is None:
+        await message.answer(_("Please type the time as HH:MM, e.g. 15:30."))
+        return
+    await _set_start(message, state, await _start_from(state, session, moment), clock, session, i18n)
+
+
+async def _set_grades(target: Message | CallbackQuery, state: FSMContext, low: int, high: int) -> None:
+    await state.update_data(grade_min=low, grade_max=high)
+    await state.set_state(NewEvent.audience)
+    buttons = [
+        (_("Pupils"), NewEventCb(step="aud", value="s").pack()),
+        (_("Parents"), NewEventCb(step="aud", value="p").pack()),
+        (_("Pupils and parents"), NewEventCb(step="aud", value="sp").pack()),
+        (_("Teachers"), NewEventCb(step="aud", value="t").pack()),
+    ]
+    await _ask(target, _("Who is it for?"), rows(buttons))
 
 
 @router.callback_query(NewEvent.grades, NewEventCb.filter(F.step == "grades"))
@@ -191,14 +366,16 @@ async def choose_grades(query: CallbackQuery, callback_data: NewEventCb, state: 
     if callback_data.value not in GRADE_BANDS:
         await query.answer(_("This button is not valid. Please choose again."), show_alert=True)
         return
-    await state.update_data(grades=callback_data.value)
-    await state.set_state(NewEvent.audience)
-    buttons = [
-        (_("Pupils"), NewEventCb(step="aud", value="s").pack()),
-        (_("Parents"), NewEventCb(step="aud", value="p").pack()),
-        (_("Pupils and parents"), NewEventCb(step="aud", value="sp").pack()),
-    ]
-    await _ask(query, _("Who is it for?"), rows(buttons))
+    await _set_grades(query, state, *GRADE_BANDS[callback_data.value])
+
+
+@router.message(NewEvent.grades, F.text, ~F.text.startswith("/"))
+async def type_grades(message: Message, state: FSMContext) -> None:
+    low, _sep, high = (message.text or "").replace("–", "-").replace(" ", "").partition("-")
+    if not low.isdigit() or not (high or low).isdigit() or not 1 <= int(low) <= int(high or low) <= 11:
+        await message.answer(error_text("grades"))
+        return
+    await _set_grades(message, state, int(low), int(high or low))
 
 
 @router.callback_query(NewEvent.audience, NewEventCb.filter(F.step == "aud"))
@@ -209,12 +386,21 @@ async def choose_audience(
         await query.answer(_("This button is not valid. Please choose again."), show_alert=True)
         return
     await state.update_data(audience=callback_data.value)
-    await state.set_state(NewEvent.scope)
     data = await state.get_data()
+    if data.get("teacher"):
+        await _ask_venue(query, state)
+        return
+    await state.set_state(NewEvent.scope)
     schools = await directory.schools_of(session, int(data["municipality_id"]))
     buttons = [(_("All schools of the municipality"), NewEventCb(step="scope", value="all").pack())]
     buttons += [(s.name, NewEventCb(step="scope", value=str(s.id)).pack()) for s in schools]
     await _ask(query, _("Which schools?"), rows(buttons))
+
+
+async def _ask_venue(target: Message | CallbackQuery, state: FSMContext) -> None:
+    await state.set_state(NewEvent.venue)
+    skip = rows([(_("Skip"), NewEventCb(step="venue", value="skip").pack())])
+    await _ask(target, _("Where does it take place? Type the address or the place, or press «Skip»."), skip)
 
 
 @router.callback_query(NewEvent.scope, NewEventCb.filter(F.step == "scope"))
@@ -234,27 +420,62 @@ async def choose_scope(
             return
         school_id = school.id
     await state.update_data(school_id=school_id)
-    await state.set_state(NewEvent.venue)
-    skip = rows([(_("Skip"), NewEventCb(step="venue", value="skip").pack())])
-    await _ask(query, _("Where does it take place? Type the address or the place, or press «Skip»."), skip)
+    await _ask_venue(query, state)
+
+
+def _preview_keyboard(data: dict[str, Any]) -> InlineKeyboardMarkup:
+    ovz = _("♿ ОВЗ: yes") if data.get("ovz") else _("♿ ОВЗ: no")
+    buttons = [
+        (_("📝 Description"), NewEventCb(step="opt", value="description").pack()),
+        (_("🎟 Seats"), NewEventCb(step="opt", value="capacity").pack()),
+        (_("⏳ Sign-up deadline"), NewEventCb(step="opt", value="deadline").pack()),
+        (_("🕔 End time"), NewEventCb(step="opt", value="ends").pack()),
+        (_("🔗 Online link"), NewEventCb(step="opt", value="url").pack()),
+        (ovz, NewEventCb(step="opt", value="ovz").pack()),
+        (_("🗓 Date"), NewEventCb(step="opt", value="date").pack()),
+        (_("🏢 Host"), NewEventCb(step="opt", value="host").pack()),
+        (_("🏷 Level"), NewEventCb(step="opt", value="level").pack()),
+        (_("📢 Publish"), NewEventCb(step="publish", value="yes").pack()),
+        (_("Cancel"), NewEventCb(step="publish", value="no").pack()),
+    ]
+    return rows(buttons, width=2)
+
+
+async def _preview_text(state: FSMContext, session: AsyncSession, i18n: I18n) -> str:
+    data = await state.get_data()
+    draft = _draft(data)
+    event = Event(**vars(draft))
+    event.id = 0
+    place = host = None
+    if draft.organisation_id:
+        org = await session.get(Organisation, draft.organisation_id)
+        place = host = org.name if org else None
+    elif draft.school_id:
+        school = await session.get(School, draft.school_id)
+        place = school.name if school else None
+    ctx = CardContext(
+        host=host if draft.venue else None,
+        zone=await zone_of(session, draft.municipality_id),
+        locale=i18n.current_locale,
+        place=place,
+        seats_left=draft.capacity,
+        full=True,
+    )
+    return (
+        _("Preview of the announcement:")
+        + "\n\n"
+        + event_text(event, ctx)
+        + "\n\n"
+        + _("Add details with the buttons, or publish.")
+    )
 
 
 async def _preview(
     target: Message | CallbackQuery, state: FSMContext, session: AsyncSession, i18n: I18n
 ) -> None:
-    data = await state.get_data()
-    draft = _draft(data)
-    event = Event(**vars(draft))
-    event.id = 0
-    ctx = CardContext(zone=await _zone(session, draft.municipality_id), locale=i18n.current_locale)
     await state.set_state(NewEvent.preview)
-    buttons = [
-        (_("📢 Publish"), NewEventCb(step="publish", value="yes").pack()),
-        (_("Cancel"), NewEventCb(step="publish", value="no").pack()),
-    ]
-    await _ask(
-        target, _("Preview of the announcement:") + "\n\n" + event_text(event, ctx), rows(buttons, width=2)
-    )
+    text = await _preview_text(state, session, i18n)
+    await _ask(target, text[:4000], _preview_keyboard(await state.get_data()))
 
 
 @router.callback_query(NewEvent.venue, NewEventCb.filter(F.step == "venue"))
@@ -267,9 +488,134 @@ async def skip_venue(query: CallbackQuery, state: FSMContext, session: AsyncSess
 async def type_venue(message: Message, state: FSMContext, session: AsyncSession, i18n: I18n) -> None:
     venue = (message.text or "").strip()
     if len(venue) > 300:
-        await message.answer(_("The place is too long (at most 300 characters)."))
+        await message.answer(error_text("venue_too_long"))
         return
     await state.update_data(venue=venue or None)
+    await _preview(message, state, session, i18n)
+
+
+@router.callback_query(NewEvent.preview, NewEventCb.filter(F.step == "opt"))
+async def choose_option(
+    query: CallbackQuery,
+    callback_data: NewEventCb,
+    state: FSMContext,
+    session: AsyncSession,
+    i18n: I18n,
+    clock: Clock,
+) -> None:
+    option = callback_data.value
+    if option == "ovz":
+        data = await state.get_data()
+        await state.update_data(ovz=not data.get("ovz"))
+        await _preview(query, state, session, i18n)
+        return
+    if option == "date":
+        await state.update_data(editing="date")
+        await _ask_date(query, state, session, i18n, clock)
+        return
+    if option == "host":
+        data = await state.get_data()
+        orgs = await directory.organisations_of(session, int(data["municipality_id"]))
+        buttons = [(o.name[:100], NewEventCb(step="host", value=str(o.id)).pack()) for o in orgs]
+        buttons.append((_("No host organisation"), NewEventCb(step="host", value="none").pack()))
+        await _ask(query, _("Which organisation hosts the event?"), rows(buttons))
+        return
+    if option == "level":
+        buttons = [
+            (str(label), NewEventCb(step="level", value=level.value).pack())
+            for level, label in LEVEL_LABELS.items()
+        ]
+        await _ask(query, _("What level is the event?"), rows(buttons, width=2))
+        return
+    if option not in OPTIONAL:
+        await query.answer(_("This button is not valid. Please choose again."), show_alert=True)
+        return
+    prompts = {
+        "description": _("Type the description (up to 3000 characters)."),
+        "capacity": _("How many seats are there? Type a whole number from 1 to 100000."),
+        "deadline": _("Until when can people sign up? Type DD.MM.YYYY HH:MM."),
+        "ends": _("When does it end? Type HH:MM (the same day) or DD.MM.YYYY HH:MM."),
+        "url": _("Type the link for joining online (https://…)."),
+    }
+    await state.update_data(editing=option)
+    await state.set_state(NewEvent.field)
+    await _ask(query, prompts[option])
+
+
+@router.callback_query(NewEvent.preview, NewEventCb.filter(F.step == "host"))
+async def choose_host(
+    query: CallbackQuery, callback_data: NewEventCb, state: FSMContext, session: AsyncSession, i18n: I18n
+) -> None:
+    data = await state.get_data()
+    organisation_id = None
+    if callback_data.value != "none":
+        org = (
+            await session.get(Organisation, int(callback_data.value))
+            if callback_data.value.isdigit()
+            else None
+        )
+        if org is None or org.municipality_id not in (None, int(data["municipality_id"])):
+            await query.answer(_("This button is not valid. Please choose again."), show_alert=True)
+            return
+        organisation_id = org.id
+    await state.update_data(organisation_id=organisation_id)
+    await _preview(query, state, session, i18n)
+
+
+@router.callback_query(NewEvent.preview, NewEventCb.filter(F.step == "level"))
+async def choose_level(
+    query: CallbackQuery, callback_data: NewEventCb, state: FSMContext, session: AsyncSession, i18n: I18n
+) -> None:
+    if callback_data.value not in EventLevel.__members__:
+        await query.answer(_("This button is not valid. Please choose again."), show_alert=True)
+        return
+    await state.update_data(level=callback_data.value)
+    await _preview(query, state, session, i18n)
+
+
+@router.message(NewEvent.field, F.text, ~F.text.startswith("/"))
+async def type_option(
+    message: Message, state: FSMContext, session: AsyncSession, i18n: I18n, clock: Clock
+) -> None:
+    data = await state.get_data()
+    option = data.get("editing")
+    text = (message.text or "").strip()
+    zone = await zone_of(session, int(data["municipality_id"]))
+    starts_at = datetime.fromisoformat(data["starts_at"])
+    update: dict[str, Any] = {}
+    if option == "description":
+        if len(text) > DESCRIPTION_MAX:
+            await message.answer(error_text("description_too_long"))
+            return
+        update["description"] = text
+    elif option == "capacity":
+        if not text.lstrip("-").isdigit() or not 0 < int(text) <= CAPACITY_MAX:
+            await message.answer(error_text("capacity"))
+            return
+        update["capacity"] = int(text)
+    elif option == "deadline":
+        moment = date_picker.parse_moment(text, zone)
+        if moment is None or not clock.now() < moment <= starts_at:
+            await message.answer(error_text("deadline"))
+            return
+        update["deadline"] = moment.isoformat()
+    elif option == "ends":
+        only_time = date_picker.parse_time(text)
+        moment = (
+            datetime.combine(starts_at.astimezone(zone).date(), only_time, tzinfo=zone)
+            if only_time
+            else date_picker.parse_moment(text, zone)
+        )
+        if moment is None or moment <= starts_at:
+            await message.answer(error_text("ends_before_start"))
+            return
+        update["ends_at"] = moment.isoformat()
+    elif option == "url":
+        if not text.startswith(("http://", "https://")) or len(text) > 500:
+            await message.answer(error_text("bad_url"))
+            return
+        update["online_url"] = text
+    await state.update_data(editing=None, **update)
     await _preview(message, state, session, i18n)
 
 
@@ -280,6 +626,7 @@ async def publish(
     state: FSMContext,
     session: AsyncSession,
     profile: Profile,
+    clock: Clock,
     outbox_wakeup: Wakeup,
 ) -> None:
     data = await state.get_data()
@@ -288,10 +635,11 @@ async def publish(
         await _ask(query, _("Cancelled. Nothing was published."))
         return
     draft = _draft(data)
+    now = clock.now()
     try:
-        validate(draft, datetime.now(draft.starts_at.tzinfo))
-        event = await create_event(session, draft, profile.user)
-        queued = await publish_event(session, event)
+        validate(draft, now)
+        event = await create_event(session, draft, profile.user, now)
+        queued = await publish_event(session, event, now)
     except EventError as exc:
         await _ask(query, error_text(exc.code))
         return
@@ -312,17 +660,27 @@ async def stale(query: CallbackQuery) -> None:
 
 @router.message(NewEvent.municipality, ~F.text.startswith("/"))
 @router.message(NewEvent.kind, ~F.text.startswith("/"))
-@router.message(NewEvent.grades, ~F.text.startswith("/"))
 @router.message(NewEvent.audience, ~F.text.startswith("/"))
 @router.message(NewEvent.scope, ~F.text.startswith("/"))
 @router.message(NewEvent.preview, ~F.text.startswith("/"))
 @router.message(NewEvent.title, ~F.text.startswith("/"))
 @router.message(NewEvent.starts_at, ~F.text.startswith("/"))
+@router.message(NewEvent.start_time, ~F.text.startswith("/"))
+@router.message(NewEvent.grades, ~F.text.startswith("/"))
 @router.message(NewEvent.venue, ~F.text.startswith("/"))
+@router.message(NewEvent.field, ~F.text.startswith("/"))
 async def unexpected(message: Message, state: FSMContext) -> None:
     """Anything else inside the dialog: explain what is expected; /cancel leaves."""
     step = await state.get_state()
-    if step in (NewEvent.title.state, NewEvent.starts_at.state, NewEvent.venue.state):
+    typed = (
+        NewEvent.title,
+        NewEvent.starts_at,
+        NewEvent.start_time,
+        NewEvent.venue,
+        NewEvent.field,
+        NewEvent.grades,
+    )
+    if step in {s.state for s in typed}:
         await message.answer(_("Please type the answer as text, or send /cancel to stop."))
     else:
         await message.answer(_("Please choose one of the buttons above, or send /cancel to stop."))

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, and_, false, or_, select, union
+from sqlalchemy import Select, String, and_, cast, false, func, or_, select, union
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
-from models import Event, Learner, Role, School, User, UserRole
+from models import Event, EventKind, Learner, Role, School, User, UserRole
 
 
 def _school_in_scope(
@@ -18,8 +18,20 @@ def _school_in_scope(
     return school_id.in_(in_municipality)
 
 
+def interested(event: Event) -> ColumnElement[bool]:
+    """Empty interests mean every kind; otherwise the event's kind must be among them.
+
+    The JSON list is compared as text (`["open_day", "contest"]`), which both SQLite and PostgreSQL give.
+    """
+    text = func.coalesce(cast(User.interests, String), "[]")
+    return or_(func.replace(text, " ", "") == "[]", text.like(f'%"{EventKind(event.kind).value}"%'))
+
+
 def matching_learners(event: Event) -> Select[int, int]:
-    """(user_id, learner_id) of every pupil the event is for, from students and from parents."""
+    """(user_id, learner_id) of every pupil the event is for, from students and from parents.
+
+    Pupils with ОВЗ hear of every event of their grade; the card says whether it suits them.
+    """
     kinds = []
     if event.for_students:
         kinds.append(Learner.is_self.is_(True))
@@ -33,7 +45,7 @@ def matching_learners(event: Event) -> Select[int, int]:
 
 
 def recipients(event: Event) -> Select[int, int]:
-    """(user_id, telegram_id) of every active, consenting user who should hear of the event, once each."""
+    """(user_id, telegram_id) of every active, consenting, interested user who should hear of the event, once each."""
     learner_users = matching_learners(event).with_only_columns(Learner.user_id.label("user_id"))
     parts = [learner_users]
     if event.for_teachers:
@@ -50,6 +62,7 @@ def recipients(event: Event) -> Select[int, int]:
             User.id.in_(select(candidates.c.user_id)),
             User.is_active.is_(True),
             User.consent_at.is_not(None),
+            interested(event),
         )
         .order_by(User.id)
     )

@@ -1,8 +1,9 @@
-"""The event card: what, when (in the recipient's time zone), where, for whom, and the answer buttons."""
+"""The event card: what, when (in the recipient's time zone), where, for whom, seats, and its buttons."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from html import escape
 from zoneinfo import ZoneInfo
@@ -14,7 +15,8 @@ from aiogram.utils.i18n.lazy_proxy import LazyProxy
 from babel.dates import format_datetime
 
 from bot.callbacks import RsvpCb
-from models import Event, EventKind, RsvpStatus
+from bot.event_callbacks import EventInfoCb, RsvpForCb
+from models import Event, EventKind, EventLevel, EventStatus, RsvpStatus
 
 KIND_LABELS: dict[EventKind, LazyProxy] = {
     EventKind.open_day: __("Open day"),
@@ -31,14 +33,30 @@ KIND_LABELS: dict[EventKind, LazyProxy] = {
     EventKind.other: __("Event"),
 }
 
+LEVEL_LABELS: dict[EventLevel, LazyProxy] = {
+    EventLevel.international: __("international"),
+    EventLevel.federal: __("all-Russian"),
+    EventLevel.regional: __("regional"),
+    EventLevel.municipal: __("municipal"),
+    EventLevel.school: __("school"),
+}
+
 ANSWER_LABELS: dict[RsvpStatus, LazyProxy] = {
     RsvpStatus.going: __("Going"),
     RsvpStatus.maybe: __("Maybe"),
     RsvpStatus.not_going: __("Not going"),
 }
 
+STATUS_LABELS: dict[RsvpStatus, LazyProxy] = {
+    **ANSWER_LABELS,
+    RsvpStatus.waitlisted: __("on the wait list"),
+    RsvpStatus.offered: __("a seat is offered, please confirm"),
+    RsvpStatus.cancelled: __("cancelled"),
+}
+
 ANSWER_CODES = {RsvpStatus.going: "go", RsvpStatus.maybe: "mb", RsvpStatus.not_going: "no"}
 CODE_ANSWERS = {code: status for status, code in ANSWER_CODES.items()}
+CARD_DESCRIPTION = 400  # longer descriptions are cut on the card; «Подробнее» shows all
 
 
 @dataclass(frozen=True)
@@ -48,8 +66,13 @@ class CardContext:
     zone: ZoneInfo
     locale: str
     place: str | None = None  # school or host organisation name
+    host: str | None = None  # the host organisation, when it is not the place
     seats_left: int | None = None
     answer: RsvpStatus | None = None
+    # Per person answered for: (who, status, wait-list position); and whom the event concerns.
+    answers: Sequence[tuple[str | None, RsvpStatus, int | None]] = field(default_factory=tuple)
+    for_whom: Sequence[str] = field(default_factory=tuple)
+    full: bool = False  # the whole description («Подробнее»)
 
 
 def when(moment: datetime, zone: ZoneInfo, locale: str) -> str:
@@ -72,25 +95,72 @@ def audience_line(event: Event) -> str:
     return _("For: {who}, {grades}").format(who=", ".join(who), grades=grades)
 
 
+def learner_label(grade: int | None, school: str | None) -> str:
+    """A pupil as the bot names them: a grade and a school, never a name."""
+    if grade is None:
+        return _("myself")
+    label = _("grade {grade}").format(grade=grade)
+    return f"{label}, {school}" if school else label
+
+
+def _answer_line(who: str | None, status: RsvpStatus, position: int | None) -> str:
+    if status is RsvpStatus.waitlisted and position is not None:
+        state = _("on the wait list, place {n}").format(n=position)
+    else:
+        state = str(STATUS_LABELS[status])
+    if who is None:
+        return _("Your answer: <b>{answer}</b>").format(answer=state)
+    return f"• {escape(who)}: <b>{state}</b>"
+
+
 def event_text(event: Event, ctx: CardContext) -> str:
     lines = [f"<b>{escape(str(KIND_LABELS[event.kind]))}</b>", f"<b>{escape(event.title)}</b>", ""]
-    lines.append(_("🗓 When: {when}").format(when=when(event.starts_at, ctx.zone, ctx.locale)))
+    if event.status is EventStatus.cancelled:
+        lines.insert(0, _("❌ <b>CANCELLED</b>"))
+    start = when(event.starts_at, ctx.zone, ctx.locale)
+    if event.ends_at is not None:
+        start += " – " + format_datetime(event.ends_at.astimezone(ctx.zone), "HH:mm", locale=ctx.locale)
+    lines.append(_("🗓 When: {when}").format(when=start))
     where = ", ".join(part for part in (ctx.place, event.venue) if part)
     if where:
         lines.append(_("📍 Where: {where}").format(where=escape(where)))
     if event.online_url:
         lines.append(_("🔗 Online: {url}").format(url=escape(event.online_url)))
+    if ctx.host:
+        lines.append(_("🏢 Host: {host}").format(host=escape(ctx.host)))
     lines.append("👥 " + escape(audience_line(event)))
+    if event.level is not None:
+        lines.append(_("🏷 Level: {level}").format(level=LEVEL_LABELS[EventLevel(event.level)]))
+    if ctx.for_whom:
+        lines.append(_("👧 Concerns: {who}").format(who=escape("; ".join(ctx.for_whom))))
+    if event.ovz_suitable:
+        lines.append(_("♿ Suitable for children with disabilities (ОВЗ)"))
     if ctx.seats_left is not None:
         lines.append(_("🎟 Seats left: {n}").format(n=ctx.seats_left))
+    if event.registration_deadline is not None:
+        lines.append(
+            _("⏳ Sign up by: {when}").format(when=when(event.registration_deadline, ctx.zone, ctx.locale))
+        )
     if event.description:
-        lines += ["", escape(event.description)]
-    if ctx.answer is not None:
-        lines += ["", _("Your answer: <b>{answer}</b>").format(answer=ANSWER_LABELS[ctx.answer])]
+        text = event.description
+        if not ctx.full and len(text) > CARD_DESCRIPTION:
+            text = text[:CARD_DESCRIPTION].rstrip() + "…"
+        lines += ["", escape(text)]
+    if ctx.answers:
+        lines.append("")
+        if len(ctx.answers) == 1 and ctx.answers[0][0] is None:
+            _who, status, position = ctx.answers[0]
+            lines.append(_answer_line(None, status, position))
+        else:
+            lines.append(_("Your answers:"))
+            lines += [_answer_line(who or _("myself"), status, pos) for who, status, pos in ctx.answers]
+    elif ctx.answer is not None:
+        lines += ["", _answer_line(None, ctx.answer, None)]
     return "\n".join(lines)
 
 
 def event_keyboard(event: Event, answer: RsvpStatus | None = None) -> InlineKeyboardMarkup:
+    """«Пойду» «Возможно» / «Не пойду» «Подробнее» / «Добавить в календарь»."""
     buttons = []
     for status, label in ANSWER_LABELS.items():
         text = ("✅ " if status is answer else "") + str(label)
@@ -99,4 +169,33 @@ def event_keyboard(event: Event, answer: RsvpStatus | None = None) -> InlineKeyb
                 text=text, callback_data=RsvpCb(event_id=event.id, answer=ANSWER_CODES[status]).pack()
             )
         )
-    return InlineKeyboardMarkup(inline_keyboard=[buttons[:2], buttons[2:]])
+    more = InlineKeyboardButton(
+        text=_("Details"), callback_data=EventInfoCb(event_id=event.id, what="more").pack()
+    )
+    ics = InlineKeyboardButton(
+        text=_("📅 Add to calendar"), callback_data=EventInfoCb(event_id=event.id, what="ics").pack()
+    )
+    return InlineKeyboardMarkup(inline_keyboard=[buttons[:2], [buttons[2], more], [ics]])
+
+
+def choice_keyboard(
+    event: Event, status: RsvpStatus, options: Sequence[tuple[int, str]]
+) -> InlineKeyboardMarkup:
+    """Whom the answer is for: one button per pupil (grade, school) and «я сам(а)»."""
+    rows = [
+        [
+            InlineKeyboardButton(
+                text=label,
+                callback_data=RsvpForCb(event_id=event.id, answer=ANSWER_CODES[status], target=target).pack(),
+            )
+        ]
+        for target, label in options
+    ]
+    rows.append(
+        [
+            InlineKeyboardButton(
+                text=_("« Back"), callback_data=RsvpForCb(event_id=event.id, answer="back", target=0).pack()
+            )
+        ]
+    )
+    return InlineKeyboardMarkup(inline_keyboard=rows)

@@ -1,21 +1,39 @@
-"""Creating and publishing events; publishing fills the outbox, it never sends by itself."""
+"""Creating, publishing, changing and cancelling events; every notice goes into the outbox, never sent here."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Event, EventKind, EventLevel, EventStatus, Priority, User
+from models import (
+    Event,
+    EventKind,
+    EventLevel,
+    EventStatus,
+    Priority,
+    Role,
+    Rsvp,
+    RsvpStatus,
+    School,
+    User,
+    UserRole,
+)
 from models.base import utcnow
 from services.audience import recipients
 from services.outbox import enqueue_many
 
 TITLE_MAX = 200
 DESCRIPTION_MAX = 3000
+VENUE_MAX = 300
+URL_MAX = 500
+CAPACITY_MAX = 100_000
+TEACHER_KINDS = frozenset({EventKind.class_hour, EventKind.parent_meeting})
+# Who hears of a change or a cancellation: everybody whose answer still holds a place or an interest.
+ACTIVE = (RsvpStatus.going, RsvpStatus.maybe, RsvpStatus.waitlisted, RsvpStatus.offered)
 
 
 class EventError(ValueError):
@@ -49,6 +67,42 @@ class EventDraft:
     ovz_suitable: bool = False
 
 
+@dataclass(frozen=True)
+class Authority:
+    """What a user may create and manage: an admin everything, a coordinator a municipality, a teacher a school."""
+
+    admin: bool = False
+    municipalities: frozenset[int] = field(default_factory=frozenset)
+    schools: frozenset[int] = field(default_factory=frozenset)
+
+    @property
+    def any(self) -> bool:
+        return self.admin or bool(self.municipalities) or bool(self.schools)
+
+    def may_manage(self, event: Event) -> bool:
+        if self.admin or event.municipality_id in self.municipalities:
+            return True
+        return event.school_id is not None and event.school_id in self.schools
+
+    def may_create(self, draft: EventDraft) -> bool:
+        if self.admin or draft.municipality_id in self.municipalities:
+            return True
+        return draft.school_id is not None and draft.school_id in self.schools and draft.kind in TEACHER_KINDS
+
+
+async def authority(session: AsyncSession, user: User | None) -> Authority:
+    """Read the roles from the database each time: a button or a stale dialog never grants anything."""
+    if user is None:
+        return Authority()
+    roles = (await session.scalars(select(UserRole).where(UserRole.user_id == user.id))).all()
+    admin = any(r.role is Role.coordinator and r.municipality_id is None for r in roles)
+    munis = frozenset(
+        r.municipality_id for r in roles if r.role is Role.coordinator and r.municipality_id is not None
+    )
+    schools = frozenset(r.school_id for r in roles if r.role is Role.teacher and r.school_id is not None)
+    return Authority(admin=admin, municipalities=munis, schools=schools)
+
+
 def validate(draft: EventDraft, now: datetime) -> None:
     title = draft.title.strip()
     if not title:
@@ -57,38 +111,56 @@ def validate(draft: EventDraft, now: datetime) -> None:
         raise EventError("title_too_long")
     if len(draft.description) > DESCRIPTION_MAX:
         raise EventError("description_too_long")
+    if draft.venue is not None and len(draft.venue) > VENUE_MAX:
+        raise EventError("venue_too_long")
+    if draft.online_url is not None and (
+        len(draft.online_url) > URL_MAX or not draft.online_url.startswith(("http://", "https://"))
+    ):
+        raise EventError("bad_url")
     if draft.starts_at <= now:
         raise EventError("starts_in_past")
     if draft.ends_at is not None and draft.ends_at <= draft.starts_at:
         raise EventError("ends_before_start")
     if not (1 <= draft.grade_min <= draft.grade_max <= 11):
         raise EventError("grades")
-    if draft.capacity is not None and draft.capacity <= 0:
+    if draft.capacity is not None and not 0 < draft.capacity <= CAPACITY_MAX:
         raise EventError("capacity")
+    if draft.registration_deadline is not None and not (now < draft.registration_deadline <= draft.starts_at):
+        raise EventError("deadline")
     if not (draft.for_students or draft.for_parents or draft.for_teachers):
         raise EventError("no_audience")
 
 
-async def create_event(session: AsyncSession, draft: EventDraft, author: User | None) -> Event:
-    validate(draft, utcnow())
-    event = Event(
-        **{k: v for k, v in vars(draft).items()},
-        status=EventStatus.draft,
-        created_by=author.id if author else None,
-    )
+async def check_scope(session: AsyncSession, draft: EventDraft) -> None:
+    """A school named by an event must belong to the event's municipality."""
+    if draft.school_id is not None:
+        school = await session.get(School, draft.school_id)
+        if school is None or school.municipality_id != draft.municipality_id:
+            raise EventError("school_scope")
+
+
+async def create_event(
+    session: AsyncSession, draft: EventDraft, author: User | None, now: datetime | None = None
+) -> Event:
+    """Validate against the rules and the author's authority (re-read here), then store a draft."""
+    validate(draft, now or utcnow())
+    await check_scope(session, draft)
+    if author is not None and not (await authority(session, author)).may_create(draft):
+        raise EventError("forbidden")
+    event = Event(**vars(draft), status=EventStatus.draft, created_by=author.id if author else None)
     event.title = draft.title.strip()
     session.add(event)
     await session.flush()
     return event
 
 
-async def publish_event(session: AsyncSession, event: Event) -> int:
+async def publish_event(session: AsyncSession, event: Event, now: datetime | None = None) -> int:
     """Mark the event published and queue one announcement per recipient; returns how many were queued."""
     if event.status not in (EventStatus.draft, EventStatus.published):
         raise EventError("not_publishable")
     if event.status is EventStatus.draft:
         event.status = EventStatus.published
-        event.published_at = utcnow()
+        event.published_at = now or utcnow()
         await session.flush()
     return await enqueue_many(
         session,
@@ -98,6 +170,114 @@ async def publish_event(session: AsyncSession, event: Event) -> int:
         event_id=event.id,
         priority=Priority.announcement,
     )
+
+
+def _active_users(event_id: int) -> Select[int, int]:
+    return (
+        select(User.id, User.telegram_id)
+        .where(
+            User.id.in_(select(Rsvp.user_id).where(Rsvp.event_id == event_id, Rsvp.status.in_(ACTIVE))),
+            User.is_active.is_(True),
+        )
+        .order_by(User.id)
+    )
+
+
+async def managed_event(session: AsyncSession, user: User, event_id: int) -> Event:
+    """The event if the user may manage it; refuses forged ids and other people's events alike."""
+    event = await session.get(Event, event_id)
+    if event is None or event.status is EventStatus.draft:
+        raise EventError("no_event")
+    if not (await authority(session, user)).may_manage(event):
+        raise EventError("forbidden")
+    return event
+
+
+async def change_event(
+    session: AsyncSession,
+    user: User,
+    event_id: int,
+    now: datetime,
+    *,
+    starts_at: datetime | None = None,
+    venue: str | None = None,
+) -> int:
+    """Move an event or change its place; everyone signed up hears of it once per version."""
+    event = await managed_event(session, user, event_id)
+    if event.status is not EventStatus.published:
+        raise EventError("not_editable")
+    if starts_at is not None:
+        if starts_at <= now:
+            raise EventError("starts_in_past")
+        duration = (event.ends_at - event.starts_at) if event.ends_at else None
+        event.starts_at = starts_at
+        if duration is not None:
+            event.ends_at = starts_at + duration
+        if event.registration_deadline is not None and event.registration_deadline > starts_at:
+            event.registration_deadline = starts_at
+    if venue is not None:
+        venue = venue.strip()
+        if not venue or len(venue) > VENUE_MAX:
+            raise EventError("venue_too_long")
+        event.venue = venue
+    event.version += 1
+    event.changed_at = now
+    await session.flush()
+    return await enqueue_many(
+        session,
+        _active_users(event.id),
+        key_prefix=f"change:{event.id}:v{event.version}:",
+        kind="event_changed",
+        event_id=event.id,
+        priority=Priority.personal,
+    )
+
+
+async def cancel_event(session: AsyncSession, user: User, event_id: int, now: datetime) -> int:
+    """Cancel once; everybody signed up is told once, whatever the number of taps."""
+    event = await managed_event(session, user, event_id)
+    if event.status is EventStatus.cancelled:
+        return 0
+    if event.status is not EventStatus.published:
+        raise EventError("not_editable")
+    event.status = EventStatus.cancelled
+    event.cancelled_at = now
+    await session.flush()
+    return await enqueue_many(
+        session,
+        _active_users(event.id),
+        key_prefix=f"cancel:{event.id}:",
+        kind="event_cancelled",
+        event_id=event.id,
+        priority=Priority.personal,
+    )
+
+
+async def managed_events(
+    session: AsyncSession, user: User, *, upcoming: bool, now: datetime, limit: int = 20
+) -> Sequence[Event]:
+    """Published events the user manages: upcoming ones (to edit) or started ones (to mark attendance)."""
+    auth = await authority(session, user)
+    if not auth.any:
+        return []
+    query = select(Event).where(Event.status.in_([EventStatus.published, EventStatus.finished]))
+    if not auth.admin:
+        conditions = []
+        if auth.municipalities:
+            conditions.append(Event.municipality_id.in_(auth.municipalities))
+        if auth.schools:
+            conditions.append(Event.school_id.in_(auth.schools))
+            # A teacher also marks their pupils at municipal events.
+            if not upcoming:
+                conditions.append(Event.id.in_(select(Rsvp.event_id).where(Rsvp.school_id.in_(auth.schools))))
+        query = query.where(or_(*conditions))
+    if upcoming:
+        query = query.where(Event.starts_at > now, Event.status == EventStatus.published).order_by(
+            Event.starts_at
+        )
+    else:
+        query = query.where(Event.starts_at <= now).order_by(Event.starts_at.desc())
+    return (await session.scalars(query.limit(limit))).all()
 
 
 async def events_in_scope(session: AsyncSession, municipality_id: int | None) -> Sequence[Event]:
@@ -127,3 +307,15 @@ async def announce_upcoming(session: AsyncSession, user: User, limit: int = 20) 
             priority=Priority.announcement,
         )
     return queued
+
+
+async def lock_event(session: AsyncSession, event_id: int) -> None:
+    """Take the event's row lock (PostgreSQL) or the write lock (SQLite) before counting seats."""
+    await session.execute(update(Event).where(Event.id == event_id).values(version=Event.version))
+
+
+async def seats_taken(session: AsyncSession, event_id: int) -> int:
+    query = select(func.count()).where(
+        Rsvp.event_id == event_id, Rsvp.status.in_([RsvpStatus.going, RsvpStatus.offered])
+    )
+    return int(await session.scalar(query) or 0)

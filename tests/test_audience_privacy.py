@@ -72,7 +72,9 @@ async def test_forget_removes_personal_data_from_every_table(app, emulator):
     await publish_event(admin, title="День открытых дверей в колледже", when=FUTURE)
     await person.wait_for(lambda u: "День открытых дверей в колледже" in (u.last.text or ""), timeout=10)
     await person.press("Пойду")
-    await person.wait_for(lambda u: "Ваш ответ: Пойду" in (u.last.text or ""), timeout=10)
+    await person.wait_for(lambda u: "Для кого этот ответ?" in (u.last.text or ""), timeout=10)
+    await person.press(f"9 класс, {SCHOOL_A}")
+    await person.wait_for(lambda u: f"9 класс, {SCHOOL_A}: Пойду" in (u.last.text or ""), timeout=10)
     user_id = await scalar(app, select(User.id).where(User.telegram_id == 6001))
     event_id = await scalar(app, select(Event.id))
     async with app.sessions.begin() as session:

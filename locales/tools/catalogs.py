@@ -44,8 +44,8 @@ def russian_seeds() -> dict[str, str]:
 
 def update() -> None:
     RU = russian_seeds()
-    template = extract()
     for language in ("ru", "en"):
+        template = extract()  # fresh per language: babel may share message objects with the catalog
         path = po_path(language)
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.exists():

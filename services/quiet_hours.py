@@ -1,0 +1,165 @@
+"""Quiet hours and the weekly digest: which outbox rows must wait, and until when.
+
+A user's night is `quiet_start`..`quiet_end` (minutes after local midnight; default 21:00–08:00) in the time
+zone of their pupils' (or their role's) municipality, else the deployment's. Announcements to users who
+chose the weekly digest wait for the digest instead of going out one by one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import Clock
+from models import Learner, Municipality, Outbox, OutboxStatus, Priority, School, User, UserRole
+from services.delivery import HoldPolicy
+from services.outbox import enqueue
+
+DIGEST_WEEKDAY = 0  # Monday
+DIGEST_TIME = time(10, 0)
+DIGEST_KINDS = frozenset({"announcement"})
+
+
+def in_quiet(local: datetime, start: int, end: int) -> bool:
+    minute = local.hour * 60 + local.minute
+    if start == end:
+        return False
+    if start < end:
+        return start <= minute < end
+    return minute >= start or minute < end
+
+
+def quiet_until(local: datetime, end: int) -> datetime:
+    """The next local moment `end` minutes after midnight (the morning), as an aware datetime."""
+    candidate = local.replace(hour=end // 60, minute=end % 60, second=0, microsecond=0)
+    if candidate <= local:
+        candidate = (local + timedelta(days=1)).replace(
+            hour=end // 60, minute=end % 60, second=0, microsecond=0
+        )
+    return candidate
+
+
+def digest_moment(local: datetime) -> datetime:
+    """This week's digest moment (Monday 10:00 local) — may be in the past."""
+    monday = (local - timedelta(days=local.weekday())).date()
+    return datetime.combine(monday, DIGEST_TIME, tzinfo=local.tzinfo)
+
+
+async def user_zones(session: AsyncSession, user_ids: set[int], default: ZoneInfo) -> dict[int, ZoneInfo]:
+    """The municipality's zone of each user's first pupil, else of their role, else the default."""
+    zones: dict[int, ZoneInfo] = {}
+    via_learners = (
+        await session.execute(
+            select(Learner.user_id, Municipality.timezone)
+            .join(School, School.id == Learner.school_id)
+            .join(Municipality, Municipality.id == School.municipality_id)
+            .where(Learner.user_id.in_(user_ids))
+            .order_by(Learner.id)
+        )
+    ).all()
+    via_roles = (
+        await session.execute(
+            select(UserRole.user_id, Municipality.timezone)
+            .join(Municipality, Municipality.id == UserRole.municipality_id)
+            .where(UserRole.user_id.in_(user_ids))
+            .order_by(UserRole.id)
+        )
+    ).all()
+    for user_id, zone in [*via_learners, *via_roles]:
+        if user_id not in zones:
+            try:
+                zones[user_id] = ZoneInfo(zone)
+            except (KeyError, ValueError):
+                continue
+    return {user_id: zones.get(user_id, default) for user_id in user_ids}
+
+
+def quiet_hours_policy(clock: Clock, default_zone: ZoneInfo) -> HoldPolicy:
+    """Defers rows to users in their night until their morning, and weekly-digest announcements to the digest.
+
+    `until` is in real time (the delivery engine's), so it is now + how long the clock says to wait.
+    """
+
+    async def hold(session: AsyncSession, rows: Sequence[Outbox]) -> dict[int, datetime]:
+        user_ids = {r.user_id for r in rows if r.user_id is not None}
+        if not user_ids:
+            return {}
+        users = {u.id: u for u in (await session.scalars(select(User).where(User.id.in_(user_ids)))).all()}
+        zones = await user_zones(session, user_ids, default_zone)
+        now = clock.now()
+        real_now = datetime.now(UTC)
+        held: dict[int, datetime] = {}
+        for row in rows:
+            user = users.get(row.user_id or 0)
+            if user is None:
+                continue
+            local = now.astimezone(zones[user.id])
+            target: datetime | None = None
+            if user.digest == "weekly" and row.kind in DIGEST_KINDS:
+                moment = digest_moment(local)
+                if moment <= local:
+                    moment += timedelta(days=7)
+                target = moment + timedelta(hours=1)  # the digest job collects it before then
+            elif in_quiet(local, user.quiet_start, user.quiet_end):
+                target = quiet_until(local, user.quiet_end)
+            if target is not None:
+                held[row.id] = real_now + (target - local)
+        return held
+
+    return hold
+
+
+async def queue_digests(session: AsyncSession, now: datetime, default_zone: ZoneInfo) -> int:
+    """Once a week per user (from Monday 10:00 local): one message for the announcements held for them.
+
+    The announcements it covers are settled as sent (through the digest), so none goes out twice.
+    """
+    pending = (
+        await session.execute(
+            select(Outbox.id, Outbox.user_id, Outbox.event_id, Outbox.chat_id)
+            .join(User, User.id == Outbox.user_id)
+            .where(
+                Outbox.status == OutboxStatus.pending,
+                Outbox.kind.in_(DIGEST_KINDS),
+                User.digest == "weekly",
+                User.is_active.is_(True),
+            )
+            .order_by(Outbox.id)
+        )
+    ).all()
+    if not pending:
+        return 0
+    by_user: dict[int, list[tuple[int, int | None, int]]] = {}
+    for row_id, user_id, event_id, chat_id in pending:
+        if user_id is not None:
+            by_user.setdefault(user_id, []).append((row_id, event_id, chat_id))
+    zones = await user_zones(session, set(by_user), default_zone)
+    queued = 0
+    for user_id, items in by_user.items():
+        local = now.astimezone(zones[user_id])
+        moment = digest_moment(local)
+        if local < moment:
+            continue
+        year, week, _ = local.isocalendar()
+        created = await enqueue(
+            session,
+            key=f"digest:{user_id}:{year}-W{week:02d}",
+            chat_id=items[0][2],
+            user_id=user_id,
+            kind="digest",
+            payload={"events": sorted({event_id for _, event_id, _ in items if event_id is not None})},
+            priority=Priority.announcement,
+        )
+        if not created:
+            continue  # this week's digest went out already; these wait for the next one
+        queued += 1
+        await session.execute(
+            update(Outbox)
+            .where(Outbox.id.in_([row_id for row_id, _, _ in items]), Outbox.status == OutboxStatus.pending)
+            .values(status=OutboxStatus.sent, sent_at=datetime.now(UTC), last_error="in weekly digest")
+        )
+    return queued

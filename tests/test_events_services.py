@@ -1,0 +1,217 @@
+"""Unit tests of the event rules: validation, quiet hours, digest moments, reminder offsets, the .ics
+file, the import parser, the wait list and the audience's interests."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from icalendar import Calendar
+from sqlalchemy import select
+
+from bot.clock import TestClock
+from bot.demo import seed_directory
+from models import (
+    Event,
+    EventKind,
+    EventStatus,
+    Learner,
+    Municipality,
+    Role,
+    Rsvp,
+    RsvpStatus,
+    User,
+    UserRole,
+)
+from models.database import create_engine, create_session_factory
+from models.migrate import upgrade
+from services.event_import import ImportFailure, parse_plan, read_table, template_csv, template_xlsx
+from services.events import Authority, EventDraft, EventError, create_event, publish_event, validate
+from services.ics import event_ics
+from services.people import load_profile
+from services.quiet_hours import digest_moment, in_quiet, quiet_until
+from services.reminders import due_offset
+from services.rsvp import answer
+
+MSK = ZoneInfo("Europe/Moscow")
+NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+
+
+def draft(**changes: object) -> EventDraft:
+    values: dict[str, object] = {
+        "kind": EventKind.open_day, "title": "ДОД", "starts_at": NOW + timedelta(days=3), "municipality_id": 1,
+    }  # fmt: skip
+    values.update(changes)
+    return EventDraft(**values)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("changes", "code"),
+    [
+        ({"starts_at": NOW - timedelta(minutes=1)}, "starts_in_past"),
+        ({"ends_at": NOW + timedelta(days=2)}, "ends_before_start"),
+        ({"capacity": 0}, "capacity"),
+        ({"capacity": -3}, "capacity"),
+        ({"description": "x" * 5000}, "description_too_long"),
+        ({"title": "   "}, "title_empty"),
+        ({"title": "x" * 201}, "title_too_long"),
+        ({"grade_min": 9, "grade_max": 5}, "grades"),
+        ({"registration_deadline": NOW + timedelta(days=4)}, "deadline"),
+        ({"online_url": "javascript:alert(1)"}, "bad_url"),
+        ({"for_students": False}, "no_audience"),
+    ],
+)
+def test_validation_refuses_bad_events(changes, code):
+    with pytest.raises(EventError) as caught:
+        validate(draft(**changes), NOW)
+    assert caught.value.code == code
+
+
+def test_quiet_hours_cross_midnight():
+    night = datetime(2026, 11, 26, 23, 0, tzinfo=MSK)
+    assert in_quiet(night, 21 * 60, 8 * 60)
+    assert in_quiet(night.replace(hour=7, minute=59), 21 * 60, 8 * 60)
+    assert not in_quiet(night.replace(hour=8), 21 * 60, 8 * 60)
+    assert not in_quiet(night.replace(hour=12), 21 * 60, 8 * 60)
+    assert in_quiet(night.replace(hour=13), 12 * 60, 14 * 60)  # a daytime nap window
+    assert not in_quiet(night, 0, 0)  # equal bounds: never quiet
+    assert quiet_until(night, 8 * 60) == datetime(2026, 11, 27, 8, 0, tzinfo=MSK)
+    assert quiet_until(night.replace(hour=3), 8 * 60) == datetime(2026, 11, 26, 8, 0, tzinfo=MSK)
+
+
+def test_digest_moment_is_monday_ten():
+    thursday = datetime(2026, 11, 26, 15, 0, tzinfo=MSK)
+    assert digest_moment(thursday) == datetime(2026, 11, 23, 10, 0, tzinfo=MSK)
+    assert digest_moment(thursday).weekday() == 0
+
+
+def test_late_run_picks_only_the_latest_due_reminder():
+    event = Event(starts_at=NOW + timedelta(hours=10))
+    assert due_offset(event, (1440, 120), NOW) == 1440
+    assert due_offset(event, (1440, 120), NOW + timedelta(hours=9)) == 120
+    assert due_offset(event, (1440, 120), NOW - timedelta(days=1)) is None
+
+
+def test_ics_file_has_the_event():
+    event = Event(
+        id=7, title="Профпроба «Повар»", starts_at=NOW, ends_at=None, venue="Колледж", description="Фартук",
+        online_url=None, version=1, created_at=NOW, published_at=NOW, changed_at=None,
+    )  # fmt: skip
+    calendar = Calendar.from_ical(event_ics(event))
+    [item] = calendar.walk("VEVENT")
+    assert str(item["summary"]) == "Профпроба «Повар»"
+    assert item.decoded("dtstart") == NOW
+    assert item.decoded("dtend") == NOW + timedelta(hours=2)
+    assert str(item["location"]) == "Колледж"
+
+
+def test_templates_read_back_and_broken_files_are_refused():
+    for name, data in (("t.csv", template_csv()), ("t.xlsx", template_xlsx())):
+        [row] = read_table(name, data)
+        assert row[0] == "День открытых дверей"
+    for name, data, code in (
+        ("plan.pdf", b"%PDF", "format"),
+        ("plan.xlsx", b"not a zip", "unreadable"),
+        ("plan.csv", b"a;b\n1;2\n", "headers"),
+        ("plan.csv", template_csv().split(b"\n")[0] + b"\n", "empty"),
+    ):
+        with pytest.raises(ImportFailure) as caught:
+            read_table(name, data)
+        assert caught.value.code == code
+
+
+@pytest.fixture
+async def sessions(database_url):
+    engine = create_engine(database_url)
+    await upgrade(engine)
+    factory = create_session_factory(engine)
+    async with factory.begin() as session:
+        await seed_directory(session)
+    try:
+        yield factory
+    finally:
+        await engine.dispose()
+
+
+async def test_import_rows_are_checked_one_by_one(sessions):
+    async with sessions() as session:
+        kostroma = await session.scalar(select(Municipality.id).where(Municipality.name == "город Кострома"))
+        rows = [
+            ["Профпроба", "Ок", "", "05.12.2026 10:00", "", "", "", "7-11", "ученики", "", "5", "", "да"],
+            ["Профпроба", "Плохая", "", "5 декабря", "", "", "", "7–x", "все", "Школа № 999", "пять", "", "может"],
+        ]  # fmt: skip
+        drafts, errors = await parse_plan(
+            session, rows, municipality_id=kostroma, zone=MSK, now=NOW, auth=Authority(admin=True)
+        )
+        assert [d.title for d in drafts] == ["Ок"]
+        assert drafts[0].capacity == 5 and drafts[0].ovz_suitable and drafts[0].grade_min == 7
+        assert {(e.row, e.code) for e in errors} == {
+            (3, "date"), (3, "grades"), (3, "audience"), (3, "school"), (3, "capacity_format"), (3, "ovz"),
+        }  # fmt: skip
+        # A teacher may not import municipal open days.
+        _, errors = await parse_plan(
+            session,
+            rows[:1],
+            municipality_id=kostroma,
+            zone=MSK,
+            now=NOW,
+            auth=Authority(schools=frozenset({1})),
+        )
+        assert [e.code for e in errors] == ["forbidden"]
+
+
+async def test_capacity_wait_list_and_interests(sessions):
+    clock = TestClock(NOW)
+    async with sessions.begin() as session:
+        kostroma = await session.scalar(select(Municipality.id).where(Municipality.name == "город Кострома"))
+        users = []
+        for n, interests in enumerate([[], [], ["open_day"], ["contest"]]):
+            user = User(telegram_id=100 + n, consent_at=NOW, language="ru", interests=interests)
+            session.add(user)
+            await session.flush()
+            session.add(UserRole(user_id=user.id, role=Role.student, municipality_id=kostroma))
+            session.add(Learner(user_id=user.id, school_id=1, grade=9, is_self=True))
+            users.append(user)
+        await session.flush()
+        event = await create_event(session, draft(municipality_id=kostroma, capacity=1), None, clock.now())
+        assert await publish_event(session, event, clock.now()) == 3, "the contest-only user is not told"
+        assert event.status is EventStatus.published
+        results = []
+        for user in users[:3]:
+            profile = await load_profile(session, user)
+            results.append(await answer(session, profile, event.id, RsvpStatus.going, clock.now()))
+        assert [r.status for r in results] == [RsvpStatus.going, RsvpStatus.waitlisted, RsvpStatus.waitlisted]
+        assert [r.position for r in results] == [None, 1, 2]
+        again = await answer(
+            session, await load_profile(session, users[2]), event.id, RsvpStatus.going, clock.now()
+        )
+        assert again.position == 2, "a second tap keeps the place"
+        statuses = (await session.scalars(select(Rsvp.status).order_by(Rsvp.id))).all()
+        assert statuses.count(RsvpStatus.going) == 1
+
+
+async def test_an_offer_made_at_night_counts_from_the_morning(sessions):
+    from services.waitlist import OFFER_TTL, promote
+
+    night = datetime(2026, 11, 26, 20, 0, tzinfo=UTC)  # 23:00 in Moscow
+    async with sessions.begin() as session:
+        kostroma = await session.scalar(select(Municipality.id).where(Municipality.name == "город Кострома"))
+        user = User(telegram_id=500, consent_at=night, language="ru")
+        session.add(user)
+        await session.flush()
+        session.add(Learner(user_id=user.id, school_id=1, grade=9, is_self=True))
+        event = Event(
+            kind=EventKind.open_day, title="ДОД", starts_at=night + timedelta(days=5), municipality_id=kostroma,
+            capacity=1, status=EventStatus.published,
+        )  # fmt: skip
+        session.add(event)
+        await session.flush()
+        waiting = Rsvp(event_id=event.id, user_id=user.id, status=RsvpStatus.waitlisted, created_at=night,
+                       updated_at=night)  # fmt: skip
+        session.add(waiting)
+        await session.flush()
+        [offered] = await promote(session, event, night)
+        morning = datetime(2026, 11, 27, 8, 0, tzinfo=MSK)
+        assert offered.status is RsvpStatus.offered
+        assert offered.offer_expires_at == morning + OFFER_TTL

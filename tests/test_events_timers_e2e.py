@@ -1,0 +1,200 @@
+"""Reminders at 24 h and 2 h, quiet hours, a restart before a reminder is due, changes and cancellation,
+and the weekly digest — driven by a movable clock, never by sleeping."""
+
+# ruff: noqa: F811  (the fixtures `capp` and `clock` are imported from tests.flows_events)
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from models import Outbox, OutboxStatus, Role
+from tests.conftest import ADMIN_ID
+from tests.dbcheck import rows, scalar
+from tests.flows import send_and_wait
+from tests.flows_events import (  # noqa: F401  (fixtures)
+    advance,
+    capp,
+    clock,
+    count_containing,
+    drained,
+    local,
+    make_app,
+    person,
+    publish,
+    pupil,
+    run_timers,
+    start_clock,
+)
+
+
+async def test_reminders_at_24h_and_2h_once_each(capp, emulator, clock):
+    going, maybe, no, muted = (emulator.user(i, language_code="ru") for i in (5001, 5002, 5003, 5004))
+    for user in (going, maybe, no):
+        await pupil(capp, user, 9)
+    await pupil(capp, muted, 9, reminders_on=False)
+    start = local(3, 15, base=clock.now())
+    await publish(capp, title="Мастер-класс «Сварщик»", starts_at=start)
+    for user, label in ((going, "Пойду"), (maybe, "Возможно"), (no, "Не пойду"), (muted, "Пойду")):
+        await user.wait_for(lambda u: "Мастер-класс" in (u.last.text or ""), timeout=10)
+        await user.press(label)
+        await user.wait_callback_answer(timeout=10)
+
+    await advance(capp, clock, start - timedelta(hours=25) - clock.now())
+    assert (await run_timers(capp))["reminders"] == 0
+    await advance(capp, clock, timedelta(hours=1, minutes=5))  # 23 h 55 min before
+    assert (await run_timers(capp))["reminders"] == 2
+    for user in (going, maybe):
+        await user.wait_for(lambda u: "Напоминание" in (u.last.text or ""), timeout=10)
+        assert "начнётся через 24 ч" in user.last.text and "Мастер-класс «Сварщик»" in user.last.text
+    assert (await run_timers(capp))["reminders"] == 0  # a second run sends nothing
+    await advance(capp, clock, timedelta(hours=22))  # 1 h 55 min before
+    assert (await run_timers(capp))["reminders"] == 2
+    await going.wait_for(lambda u: "начнётся через 2 ч" in (u.last.text or ""), timeout=10)
+    await drained(capp)
+    for user in (going, maybe):
+        assert count_containing(user, "Напоминание") == 2
+    for user in (no, muted):
+        assert count_containing(user, "Напоминание") == 0
+
+
+async def test_reminder_in_quiet_hours_waits_for_the_morning(capp, emulator, clock):
+    early = emulator.user(5101, language_code="ru")
+    await pupil(capp, early, 9)
+    start = local(2, 9, base=clock.now())  # 09:00: its 2 h reminder falls at 07:00, in the night
+    await publish(capp, title="Экскурсия на завод", starts_at=start, kind="excursion")
+    await early.wait_for(lambda u: "Экскурсия на завод" in (u.last.text or ""), timeout=10)
+    await early.press("Пойду")
+    await early.wait_callback_answer(timeout=10)
+    await advance(capp, clock, start - timedelta(hours=1, minutes=55) - clock.now())  # 07:05 local
+    await run_timers(capp)
+    seen = len(early.bot_messages)
+    held = await rows(capp, select(Outbox.status, Outbox.payload).where(Outbox.kind == "reminder"))
+    assert held == [(OutboxStatus.pending, {"offset": 120})]
+    await capp.delivery.run(budget=2)
+    assert len(early.bot_messages) == seen, "nothing at 07:05"
+    await advance(capp, clock, timedelta(minutes=56))  # 08:01 local
+    await early.wait_for(lambda u: "Напоминание" in (u.last.text or ""), timeout=10)
+    assert "начнётся через 2 ч" in early.last.text
+
+
+async def test_restart_before_a_reminder_is_due_sends_it_once(emulator, database_url):
+    clock = start_clock()
+    first = await make_app(emulator, database_url, clock)
+    user = emulator.user(5201, language_code="ru")
+    try:
+        await pupil(first, user, 9)
+        start = local(2, 16, base=clock.now())
+        await publish(first, title="Фестиваль профессий", starts_at=start, kind="fair")
+        await user.wait_for(lambda u: "Фестиваль профессий" in (u.last.text or ""), timeout=10)
+        await user.press("Пойду")
+        await user.wait_callback_answer(timeout=10)
+    finally:
+        await first.stop()
+    # The bot is down while the 24 h reminder falls due.
+    clock.advance(start - timedelta(hours=20) - clock.now())
+    second = await make_app(emulator, database_url, clock, seed=False)
+    try:
+        await user.wait_for(lambda u: "Напоминание" in (u.last.text or ""), timeout=15)
+        assert "24 ч" in user.last.text
+        await run_timers(second)
+        await run_timers(second)
+        await drained(second)
+        assert count_containing(user, "Напоминание") == 1
+        assert await scalar(second, select(func.count()).where(Outbox.kind == "reminder")) == 1
+    finally:
+        await second.stop()
+
+
+async def test_change_and_cancellation_reach_everyone_signed_up(capp, emulator, clock):
+    going, maybe, no = (emulator.user(i, language_code="ru") for i in (5301, 5302, 5303))
+    for user in (going, maybe, no):
+        await pupil(capp, user, 10)
+    admin = emulator.user(ADMIN_ID, language_code="ru")
+    await send_and_wait(admin, "/help")
+    start = local(6, 11, base=clock.now())
+    await publish(capp, title="День открытых дверей в КГУ", starts_at=start, venue="ул. Дзержинского, 17")
+    for user, label in ((going, "Пойду"), (maybe, "Возможно"), (no, "Не пойду")):
+        await user.wait_for(lambda u: "КГУ" in (u.last.text or ""), timeout=10)
+        await user.press(label)
+        await user.wait_callback_answer(timeout=10)
+
+    await send_and_wait(admin, "/events", timeout=10)
+    await admin.press(next(label for label in admin.last.button_labels if "КГУ" in label))
+    await admin.wait_for(lambda u: "🗓 Перенести" in u.last.button_labels, timeout=10)
+    await admin.press("🗓 Перенести")
+    await admin.wait_for(lambda u: "ДД.ММ.ГГГГ ЧЧ:ММ" in (u.last.text or ""), timeout=10)
+    text = await send_and_wait(admin, "01.01.2020 10:00", timeout=10)
+    assert "уже прошло" in text
+    new_start = local(7, 13, base=clock.now())
+    text = await send_and_wait(admin, new_start.strftime("%d.%m.%Y %H:%M"), timeout=10)
+    assert "Сохранено" in text and "2 чел." in text
+    for user in (going, maybe):
+        await user.wait_for(lambda u: "Мероприятие изменилось" in (u.last.text or ""), timeout=10)
+        assert "13:00" in user.last.text
+    await drained(capp)
+    assert count_containing(no, "изменилось") == 0
+
+    await send_and_wait(admin, "/events", timeout=10)
+    await admin.press(next(label for label in admin.last.button_labels if "КГУ" in label))
+    await admin.wait_for(lambda u: "❌ Отменить мероприятие" in u.last.button_labels, timeout=10)
+    await admin.press("❌ Отменить мероприятие")
+    await admin.wait_for(lambda u: "Да, отменить" in u.last.button_labels, timeout=10)
+    confirm = admin.last
+    yes = next(b.callback_data for row in confirm.buttons for b in row if b.text == "Да, отменить")
+    await admin.press("Да, отменить")
+    await admin.wait_for(lambda u: "отменено" in (u.last.text or ""), timeout=10)
+    await admin.press(data=yes, force=True, message_id=confirm.message_id)  # a second tap
+    await admin.wait_callback_answer(timeout=10)
+    for user in (going, maybe):
+        await user.wait_for(lambda u: "Мероприятие отменено" in (u.last.text or ""), timeout=10)
+    await drained(capp)
+    assert count_containing(no, "отменено") == 0
+    for user in (going, maybe):
+        assert count_containing(user, "Мероприятие отменено") == 1
+    # A tap on the old card of a cancelled event is refused politely.
+    card = next(m for m in going.bot_messages if m.button_labels and "Пойду" in " ".join(m.button_labels))
+    await going.press("Возможно", message_id=card.message_id)
+    assert "отменено или уже прошло" in (await going.wait_callback_answer(timeout=10)).text
+    # And no reminder goes out for it.
+    await advance(capp, clock, new_start - timedelta(hours=3) - clock.now())
+    assert (await run_timers(capp))["reminders"] == 0
+
+
+async def test_weekly_digest_collects_announcements(capp, emulator, clock):
+    weekly, instant = emulator.user(5401, language_code="ru"), emulator.user(5402, language_code="ru")
+    await pupil(capp, weekly, 9, digest="weekly")
+    await pupil(capp, instant, 9)
+    await publish(capp, title="Урок «ПроеКТОриЯ»", starts_at=local(10, 12, base=clock.now()), kind="online_lesson",
+                  online_url="https://proektoria.online")  # fmt: skip
+    await publish(capp, title="Квиз о профессиях", starts_at=local(11, 12, base=clock.now()), kind="other")
+    await instant.wait_for(lambda u: count_containing(u, "Квиз") == 1, timeout=10)
+    seen = len(weekly.bot_messages)
+    assert count_containing(weekly, "ПроеКТОриЯ") == 0
+    # Move to the next Monday 10:05 local; the digest goes out once, naming both events.
+    now_local = clock.now().astimezone(local(0, 0).tzinfo)
+    days = (7 - now_local.weekday()) % 7 or 7
+    monday = local(days, 10, 5, base=clock.now())
+    await advance(capp, clock, monday - clock.now())
+    assert (await run_timers(capp))["digests"] == 1
+    await weekly.wait_for(lambda u: "Мероприятия недели для вас" in (u.last.text or ""), timeout=10)
+    digest = weekly.last
+    assert "Урок «ПроеКТОриЯ»" in digest.text and "Квиз о профессиях" in digest.text
+    assert (await run_timers(capp))["digests"] == 0
+    await drained(capp)
+    assert len(weekly.bot_messages) == seen + 1
+    await weekly.press("Квиз о профессиях")
+    await weekly.wait_for(lambda u: "Пойду" in u.last.button_labels, timeout=10)
+
+
+async def test_teacher_sees_only_their_school_and_role_is_rechecked(capp, emulator, clock):
+    teacher = emulator.user(5501, language_code="ru")
+    await person(capp, teacher, Role.teacher)
+    text = await send_and_wait(teacher, "/events", timeout=10)
+    assert "нет предстоящих мероприятий" in text
+    # A forged cancel of a municipal event by a teacher is refused.
+    event_id = await publish(capp, title="Ярмарка вакансий", starts_at=local(4, 12, base=clock.now()))
+    await teacher.press(data=f"me:{event_id}:cancel_yes", force=True)
+    assert "не можете" in (await teacher.wait_callback_answer(timeout=10)).text
+    statuses = await rows(capp, select(Outbox.kind).where(Outbox.kind == "event_cancelled"))
+    assert statuses == []
