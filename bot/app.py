@@ -27,7 +27,10 @@ from handlers.common import bot_commands
 from models.database import create_engine, create_session_factory
 from models.migrate import upgrade
 from scheduler.jobs import OutboxWakeup, build_scheduler
+from scheduler.monthly import add_monthly_summary_job
 from services.delivery import Delivery
+from services.monthly_summary import KIND as MONTHLY_SUMMARY
+from services.monthly_summary import monthly_summary_renderer
 from services.notifications import announcement_renderer
 
 log = logging.getLogger(__name__)
@@ -100,10 +103,11 @@ def build_app(settings: Settings) -> App:
     api = TelegramAPIServer.from_base(str(settings.telegram_api_url).rstrip("/"))
     bot = Bot(token, session=AiohttpSession(api=api), default=DefaultBotProperties(parse_mode=ParseMode.HTML))
     i18n = build_i18n(settings.default_locale)
-    delivery = Delivery(
-        bot, sessions, {"announcement": announcement_renderer(i18n)}, rate=settings.outbox_rate
-    )
+    renderers = {"announcement": announcement_renderer(i18n)}
+    renderers[MONTHLY_SUMMARY] = monthly_summary_renderer(i18n)
+    delivery = Delivery(bot, sessions, renderers, rate=settings.outbox_rate)
     scheduler = build_scheduler(delivery, settings.zone, settings.outbox_interval)
+    add_monthly_summary_job(scheduler, sessions, settings.zone)
     dispatcher = Dispatcher(storage=build_storage(settings, sessions))
     dispatcher["settings"] = settings
     dispatcher["outbox_wakeup"] = OutboxWakeup(scheduler, settings.zone)

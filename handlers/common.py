@@ -24,7 +24,8 @@ COMMANDS: list[tuple[str, LazyProxy, frozenset[Role] | None]] = [
     ("help", __("what I can do"), None),
     ("cancel", __("stop the current dialog"), None),
     ("new_event", __("create and publish an event"), frozenset({Role.coordinator})),
-    ("stats", __("events and answers"), frozenset({Role.coordinator})),
+    ("stats", __("events and answers"), frozenset({Role.coordinator, Role.teacher})),
+    ("export", __("participation report as a spreadsheet"), frozenset({Role.coordinator, Role.teacher})),
 ]
 
 
