@@ -2,6 +2,8 @@
 
 Definitions (docs/reports.md says the same for people):
 - an event counts when it is published or finished (drafts and cancelled events are not held);
+- the counts of answers (sign-ups, wait list, attendance) are of pupils (rows with a learner, by the
+  pupil's school); parents' and teachers' own answers are counted apart, by the event's scope;
 - a *participation* is an answer of a pupil (`learner_id` set) to such an event that is either marked
   attended, or «Пойду» with no attendance marked yet; marked absent, «Возможно», «Не пойду», wait-listed,
   offered and cancelled answers are not participations;
@@ -119,8 +121,9 @@ async def resolve_scope(session: AsyncSession, user_id: int) -> Scope:
         muni = await session.get(Municipality, school.municipality_id)
         grades = (
             await session.scalars(
-                select(distinct(TeacherClass.grade))
+                select(TeacherClass.grade)
                 .where(TeacherClass.user_id == user_id, TeacherClass.school_id == school.id)
+                .distinct()
                 .order_by(TeacherClass.grade)
             )
         ).all()
@@ -141,7 +144,7 @@ def _school_filter(scope: Scope, column: Any) -> ColumnElement[bool]:
         return column == scope.school_id
     if scope.kind == "municipality":
         return column.in_(select(School.id).where(School.municipality_id == scope.municipality_id))
-    return literal(True)
+    return column.is_not(None)  # type: ignore[no-any-return]
 
 
 def _event_filter(scope: Scope) -> ColumnElement[bool]:
@@ -189,7 +192,7 @@ class Totals:
     ovz_pupils: int = 0
     winners: int = 0
     prize_winners: int = 0
-    adults: int = 0  # parents' and teachers' own answers «Пойду» or attended
+    adults: int = 0  # parents' and teachers' own answers «Пойду» or attended, at the scope's events
 
 
 @dataclass
@@ -253,17 +256,30 @@ async def _totals(session: AsyncSession, scope: Scope, lo: datetime | None, hi: 
             func.count(distinct(case((and_(p, Rsvp.ovz.is_(True)), Rsvp.learner_id)))),
             func.count().filter(p, Rsvp.result == "winner"),
             func.count().filter(p, Rsvp.result == "prize_winner"),
-            func.count().filter(
-                Rsvp.learner_id.is_(None),
-                or_(Rsvp.attended.is_(True), and_(Rsvp.attended.is_(None), Rsvp.status == RsvpStatus.going)),
-            ),
         )
         .select_from(Rsvp)
         .join(Event, Event.id == Rsvp.event_id)
         .where(*_rsvp_scope(scope, lo, hi))
     )
     row = (await session.execute(query)).one()
-    return Totals(*(int(v or 0) for v in row))
+    totals = Totals(*(int(v or 0) for v in row))
+    # Parents' and teachers' own answers have no pupil's school: they belong to the scope's events.
+    adults = (
+        select(func.count())
+        .select_from(Rsvp)
+        .join(Event, Event.id == Rsvp.event_id)
+        .where(
+            Event.status.in_(HELD),
+            Event.starts_at < hi,
+            _event_filter(scope),
+            Rsvp.learner_id.is_(None),
+            or_(Rsvp.attended.is_(True), and_(Rsvp.attended.is_(None), Rsvp.status == RsvpStatus.going)),
+        )
+    )
+    if lo is not None:
+        adults = adults.where(Event.starts_at >= lo)
+    totals.adults = int(await session.scalar(adults) or 0)
+    return totals
 
 
 async def _scope_school_ids(session: AsyncSession, scope: Scope) -> list[tuple[int, str]]:
