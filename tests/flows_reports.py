@@ -190,7 +190,7 @@ async def build(
                 status.value,
                 event.starts_at,
                 org.type.value if org else None,
-            )  # fmt: skip
+            )
         )
 
     statuses = [s.value for s in RsvpStatus]
@@ -214,7 +214,7 @@ async def build(
                     learner.ovz,
                     attended,
                     result,
-                )  # fmt: skip
+                )
             )
         # A teacher's own answer: an adult, never a pupil.
         ds.rsvps.append(R(event.id, None, teacher.id, "going", None, None, False, None, None))
@@ -267,7 +267,7 @@ async def build(
                     respondent_role=role,
                     school_id=r.school_id,
                     rating=rating,
-                )  # fmt: skip
+                )
             )
     await session.flush()
     return ds

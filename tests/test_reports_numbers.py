@@ -229,7 +229,7 @@ async def test_hand_made_edge_cases(sessions):
                 starts_at=datetime(2025, 10, 10 + i, 9, tzinfo=UTC),
                 municipality_id=muni.id,
                 status=EventStatus.finished,
-            )  # fmt: skip
+            )
             for i in range(2)
         ]
         session.add_all(ev)
