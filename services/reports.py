@@ -144,7 +144,7 @@ def _school_filter(scope: Scope, column: Any) -> ColumnElement[bool]:
         return column == scope.school_id
     if scope.kind == "municipality":
         return column.in_(select(School.id).where(School.municipality_id == scope.municipality_id))
-    return column.is_not(None)  # type: ignore[no-any-return]
+    return column.is_not(None)
 
 
 def _event_filter(scope: Scope) -> ColumnElement[bool]:
