@@ -24,7 +24,19 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, case, distinct, func, literal, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    and_,
+    case,
+    cast,
+    distinct,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import (
@@ -167,10 +179,6 @@ def participant() -> ColumnElement[bool]:
     )
 
 
-def _band() -> ColumnElement[str]:
-    return case(*[(Rsvp.grade.between(lo, hi), literal(name)) for name, lo, hi in BANDS], else_=literal("?"))
-
-
 def _month(session: AsyncSession, column: Any) -> ColumnElement[str]:
     if session.get_bind().dialect.name == "postgresql":
         return func.to_char(func.timezone("UTC", column), "YYYY-MM")
@@ -242,7 +250,48 @@ def _rsvp_scope(scope: Scope, lo: datetime | None, hi: datetime) -> list[ColumnE
     return conditions
 
 
+def _by_pupils_join() -> ColumnElement[bool]:
+    """Join answers to their events when the scan is by the pupil's school.
+
+    `+ 0` keeps the planner from driving the join from events through an index on `rsvps.event_id`
+    (SQLite did, probing every school × event pair); the answers are read by the covering `ix_rsvps_report`
+    range of the scope's schools and each event found by its primary key (PostgreSQL hash-joins either way).
+    """
+    return Event.id == Rsvp.event_id + 0
+
+
+async def _adults(session: AsyncSession, scope: Scope, lo: datetime | None, hi: datetime) -> int:
+    """Parents' and teachers' own answers have no pupil's school: they belong to the scope's events."""
+    query = (
+        select(func.count())
+        .select_from(Rsvp)
+        .join(Event, Event.id == Rsvp.event_id)
+        .where(
+            Event.status.in_(HELD),
+            Event.starts_at < hi,
+            _event_filter(scope),
+            Rsvp.learner_id.is_(None),
+            or_(Rsvp.attended.is_(True), and_(Rsvp.attended.is_(None), Rsvp.status == RsvpStatus.going)),
+        )
+    )
+    if lo is not None:
+        query = query.where(Event.starts_at >= lo)
+    return int(await session.scalar(query) or 0)
+
+
+@dataclass
+class _Facts:
+    totals: Totals
+    cumulative: Totals
+    by_month: list[tuple[str, int, int]]
+    by_band: dict[str, int]
+    by_school: dict[int, int]
+    by_grade: dict[int, int]
+    trials: dict[str, int]
+
+
 async def _totals(session: AsyncSession, scope: Scope, lo: datetime | None, hi: datetime) -> Totals:
+    """Answer counts and unique participants of the scope's pupils (used for the cumulative column)."""
     p = participant()
     query = (
         select(
@@ -258,28 +307,118 @@ async def _totals(session: AsyncSession, scope: Scope, lo: datetime | None, hi: 
             func.count().filter(p, Rsvp.result == "prize_winner"),
         )
         .select_from(Rsvp)
-        .join(Event, Event.id == Rsvp.event_id)
+        .join(Event, _by_pupils_join())
         .where(*_rsvp_scope(scope, lo, hi))
     )
-    row = (await session.execute(query)).one()
-    totals = Totals(*(int(v or 0) for v in row))
-    # Parents' and teachers' own answers have no pupil's school: they belong to the scope's events.
-    adults = (
-        select(func.count())
-        .select_from(Rsvp)
-        .join(Event, Event.id == Rsvp.event_id)
-        .where(
-            Event.status.in_(HELD),
-            Event.starts_at < hi,
-            _event_filter(scope),
-            Rsvp.learner_id.is_(None),
-            or_(Rsvp.attended.is_(True), and_(Rsvp.attended.is_(None), Rsvp.status == RsvpStatus.going)),
-        )
-    )
-    if lo is not None:
-        adults = adults.where(Event.starts_at >= lo)
-    totals.adults = int(await session.scalar(adults) or 0)
+    totals = Totals(*(int(v or 0) for v in (await session.execute(query)).one()))
+    totals.adults = await _adults(session, scope, lo, hi)
     return totals
+
+
+async def _facts(session: AsyncSession, scope: Scope, lo: datetime, hi: datetime) -> _Facts:
+    """Every participation aggregate of the period in ONE statement: the scope's answers of the period are
+    read once (by the covering index) into a materialized CTE `facts`, its participating pupils are
+    de-duplicated into `pupils`, and each table is a GROUP BY over one of them. Separate statements made
+    SQLite re-plan, and sometimes re-scan everything, for each table."""
+    host = func.coalesce(Organisation.type, literal("other"))
+    facts = (
+        select(
+            Rsvp.learner_id.label("learner_id"),
+            Rsvp.school_id.label("school_id"),
+            Rsvp.grade.label("grade"),
+            Rsvp.ovz.label("ovz"),
+            Rsvp.status.label("status"),
+            Rsvp.attended.label("attended"),
+            Rsvp.result.label("result"),
+            case((participant(), 1), else_=0).label("part"),
+            _month(session, Event.starts_at).label("month"),
+            case((Event.kind == "profession_trial", host), else_=None).label("trial_host"),
+        )
+        .select_from(Rsvp)
+        .join(Event, _by_pupils_join())
+        .outerjoin(Organisation, Organisation.id == Event.organisation_id)
+        .where(*_rsvp_scope(scope, lo, hi))
+        .cte("facts")
+        .prefix_with("MATERIALIZED")
+    )
+    f = facts.c
+    part = f.part == 1
+    pupils = (
+        select(f.learner_id, f.school_id, f.grade, f.ovz)
+        .where(part)
+        .group_by(f.learner_id, f.school_id, f.grade, f.ovz)
+        .cte("pupils")
+        .prefix_with("MATERIALIZED")
+    )
+    u = pupils.c
+    learners = func.count(distinct(u.learner_id))
+
+    def row(section: str, key: Any, *values: Any) -> Any:
+        return select(literal(section), cast(key, String), *values, *([literal(0)] * (10 - len(values))))
+
+    band = case(
+        *[(u.grade.between(lo_g, hi_g), literal(name)) for name, lo_g, hi_g in BANDS], else_=literal("?")
+    )
+    parts = [
+        row(
+            "tot",
+            literal(""),
+            func.count().filter(f.status == RsvpStatus.going.value),
+            func.count().filter(f.status == RsvpStatus.maybe.value),
+            func.count().filter(f.status.in_([RsvpStatus.waitlisted.value, RsvpStatus.offered.value])),
+            func.count().filter(f.attended.is_(True)),
+            func.count().filter(f.attended.is_(False)),
+            func.count().filter(part),
+            literal(0),
+            literal(0),
+            func.count().filter(part, f.result == "winner"),
+            func.count().filter(part, f.result == "prize_winner"),
+        ).select_from(facts),
+        row(
+            "uniq", literal(""), learners, func.count(distinct(case((u.ovz.is_(True), u.learner_id))))
+        ).select_from(pupils),
+        row("month", f.month, func.count(), func.count(distinct(f.learner_id)))
+        .select_from(facts)
+        .where(part)
+        .group_by(f.month),
+        row("band", band, learners).select_from(pupils).group_by(band),
+        row("school", u.school_id, learners).select_from(pupils).group_by(u.school_id),
+        row("trial", f.trial_host, func.count())
+        .select_from(facts)
+        .where(part, f.trial_host.is_not(None))
+        .group_by(f.trial_host),
+    ]
+    if scope.grades:
+        parts.append(
+            row("grade", u.grade, learners)
+            .select_from(pupils)
+            .where(u.grade.in_(scope.grades))
+            .group_by(u.grade)
+        )
+    rows = (await session.execute(union_all(*parts))).all()
+    result = _Facts(Totals(), Totals(), [], {}, {}, {}, {})
+    for section, key, *values in rows:
+        numbers = [int(v or 0) for v in values]
+        if section == "tot":
+            unique, ovz = result.totals.unique_pupils, result.totals.ovz_pupils
+            result.totals = Totals(*numbers)
+            result.totals.unique_pupils, result.totals.ovz_pupils = unique, ovz
+        elif section == "uniq":
+            result.totals.unique_pupils, result.totals.ovz_pupils = numbers[0], numbers[1]
+        elif section == "month":
+            result.by_month.append((str(key), numbers[0], numbers[1]))
+        elif section == "band":
+            result.by_band[str(key)] = numbers[0]
+        elif section == "school" and key is not None:
+            result.by_school[int(key)] = numbers[0]
+        elif section == "grade" and key is not None:
+            result.by_grade[int(key)] = numbers[0]
+        elif section == "trial":
+            result.trials[str(key)] = numbers[0]
+    result.by_month.sort()
+    result.totals.adults = await _adults(session, scope, lo, hi)
+    result.cumulative = await _totals(session, scope, None, hi)
+    return result
 
 
 async def _scope_school_ids(session: AsyncSession, scope: Scope) -> list[tuple[int, str]]:
@@ -316,76 +455,27 @@ async def overview(
             await session.execute(select(Event.level, func.count()).where(*held).group_by(Event.level))
         ).all()
     ]
-    result.totals = await _totals(session, scope, lo, hi)
-    result.cumulative = await _totals(session, scope, None, hi)
-
-    p = participant()
-    base = (
-        select().select_from(Rsvp).join(Event, Event.id == Rsvp.event_id).where(*_rsvp_scope(scope, lo, hi))
-    )
-    month = _month(session, Event.starts_at)
-    result.by_month = [
-        (str(m), int(n), int(u))
-        for m, n, u in (
-            await session.execute(
-                base.add_columns(month, func.count(), func.count(distinct(Rsvp.learner_id)))
-                .where(p)
-                .group_by(month)
-                .order_by(month)
-            )
-        ).all()
-    ]
+    facts = await _facts(session, scope, lo, hi)
+    result.totals, result.cumulative, result.by_month = facts.totals, facts.cumulative, facts.by_month
 
     # Coverage: unique pupils per band and per school over the pupils of the school year.
-    school_ids = await _scope_school_ids(session, scope)
-    names = dict(school_ids)
-    ids = list(names)
+    names = dict(await _scope_school_ids(session, scope))
     counts_query = select(PupilCount.school_id, PupilCount.grade, PupilCount.pupils).where(
-        PupilCount.school_year == period.school_year
+        PupilCount.school_year == period.school_year, _school_filter(scope, PupilCount.school_id)
     )
-    counts_query = counts_query.where(_school_filter(scope, PupilCount.school_id))
     pupils = [(int(s), int(g), int(n)) for s, g, n in (await session.execute(counts_query)).all()]
-    band = _band()
-    by_band = dict(
-        (str(b), int(n))
-        for b, n in (
-            await session.execute(
-                base.add_columns(band, func.count(distinct(Rsvp.learner_id))).where(p).group_by(band)
-            )
-        ).all()
-    )
     result.coverage_by_band = [
-        CoverageRow(name, sum(n for _, g, n in pupils if lo_g <= g <= hi_g), by_band.get(name, 0))
+        CoverageRow(name, sum(n for _, g, n in pupils if lo_g <= g <= hi_g), facts.by_band.get(name, 0))
         for name, lo_g, hi_g in BANDS
     ]
-    by_school = dict(
-        (int(s), int(n))
-        for s, n in (
-            await session.execute(
-                base.add_columns(Rsvp.school_id, func.count(distinct(Rsvp.learner_id)))
-                .where(p)
-                .group_by(Rsvp.school_id)
-            )
-        ).all()
-        if s is not None
-    )
     result.coverage_by_school = [
-        CoverageRow(names[s], sum(n for sc, _, n in pupils if sc == s), by_school.get(s, 0)) for s in ids
+        CoverageRow(name, sum(n for sc, _, n in pupils if sc == s), facts.by_school.get(s, 0))
+        for s, name in names.items()
     ]
     result.coverage_total = CoverageRow("", sum(n for _, _, n in pupils), result.totals.unique_pupils)
     if scope.kind == "school" and scope.grades:
-        by_grade = dict(
-            (int(g), int(n))
-            for g, n in (
-                await session.execute(
-                    base.add_columns(Rsvp.grade, func.count(distinct(Rsvp.learner_id)))
-                    .where(p, Rsvp.grade.in_(scope.grades))
-                    .group_by(Rsvp.grade)
-                )
-            ).all()
-        )
         result.classes = [
-            CoverageRow(str(g), sum(n for _, gg, n in pupils if gg == g), by_grade.get(g, 0))
+            CoverageRow(str(g), sum(n for _, gg, n in pupils if gg == g), facts.by_grade.get(g, 0))
             for g in scope.grades
         ]
 
@@ -403,17 +493,7 @@ async def overview(
             )
         ).all()
     )
-    trials_people = dict(
-        (str(h), int(n))
-        for h, n in (
-            await session.execute(
-                base.add_columns(host, func.count())
-                .outerjoin(Organisation, Organisation.id == Event.organisation_id)
-                .where(p, Event.kind == "profession_trial")
-                .group_by(host)
-            )
-        ).all()
-    )
+    trials_people = facts.trials
     result.trials_by_host = [
         (h, trials_events.get(h, 0), trials_people.get(h, 0))
         for h in sorted(set(trials_events) | set(trials_people))
