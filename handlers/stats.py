@@ -103,7 +103,7 @@ async def send_overview(
         return
     data = await overview(session, scope, period)
     events = await recent_events(session, scope, period)
-    counts = await event_counts(session, events)
+    counts = await event_counts(session, events, scope.school_id if scope.kind == "school" else None)
     lines = [report_text.overview_text(data, locale)]
     if counts:
         lines += ["", _("<b>Latest events</b> (report: /stats and the number)")]

@@ -113,7 +113,7 @@ def monthly_summary_renderer(i18n: I18n) -> Renderer:
                     _("Coverage: {p} of {n} — {s}").format(
                         p=data.coverage_total.participants,
                         n=data.coverage_total.pupils,
-                        s=share(data.coverage_total),
+                        s=share(data.coverage_total, locale),
                     ),
                 ]
                 result[row.id] = OutgoingMessage("\n".join(lines), summary_keyboard(period))

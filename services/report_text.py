@@ -12,6 +12,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 from aiogram.utils.i18n.lazy_proxy import LazyProxy
 from babel.dates import format_date, format_datetime
+from babel.numbers import format_decimal
 
 from models import EventKind, EventLevel, OrganisationType
 from services.cards import KIND_LABELS
@@ -77,10 +78,10 @@ def period_text(period: Period, locale: str) -> str:
     return f"{d(period.start)} – {d(period.end)}"
 
 
-def share(row: CoverageRow) -> str:
+def share(row: CoverageRow, locale: str = "ru") -> str:
     if row.share is None:
         return "—"
-    return f"{row.share * 100:.1f}%"
+    return format_decimal(row.share * 100, "0.0", locale=locale) + "%"
 
 
 def avg(value: float | None) -> str:
@@ -134,18 +135,18 @@ def overview_text(o: Overview, locale: str, max_schools: int = 12) -> str:
     ]
     lines.append(
         _("Total: {p} of {n} — {s}").format(
-            p=o.coverage_total.participants, n=o.coverage_total.pupils, s=share(o.coverage_total)
+            p=o.coverage_total.participants, n=o.coverage_total.pupils, s=share(o.coverage_total, locale)
         )
     )
     for row in o.coverage_by_band:
         lines.append(
             _("Grades {band}: {p} of {n} — {s}").format(
-                band=row.label, p=row.participants, n=row.pupils, s=share(row)
+                band=row.label, p=row.participants, n=row.pupils, s=share(row, locale)
             )
         )
     if o.scope.kind != "school":
         for row in sorted(o.coverage_by_school, key=lambda r: -(r.share or 0))[:max_schools]:
-            lines.append(f"• {escape(row.label)}: {row.participants} / {row.pupils} — {share(row)}")
+            lines.append(f"• {escape(row.label)}: {row.participants} / {row.pupils} — {share(row, locale)}")
         if len(o.coverage_by_school) > max_schools:
             lines.append(
                 _("… and {n} more schools in the workbook (/export)").format(
@@ -157,7 +158,7 @@ def overview_text(o: Overview, locale: str, max_schools: int = 12) -> str:
         for row in o.classes:
             lines.append(
                 _("Grade {g}: {p} of {n} — {s}").format(
-                    g=row.label, p=row.participants, n=row.pupils, s=share(row)
+                    g=row.label, p=row.participants, n=row.pupils, s=share(row, locale)
                 )
             )
     if o.trials_by_host:

@@ -20,8 +20,11 @@ class EventCounts:
     not_going: int
 
 
-async def event_counts(session: AsyncSession, events: Sequence[Event]) -> Sequence[EventCounts]:
-    """For each given event, in the given order: announcements delivered and answers."""
+async def event_counts(
+    session: AsyncSession, events: Sequence[Event], school_id: int | None = None
+) -> Sequence[EventCounts]:
+    """For each given event, in the given order: announcements delivered and answers (of one school's
+    pupils when `school_id` is given: a teacher's view)."""
     ids = [e.id for e in events]
     if not ids:
         return []
@@ -35,7 +38,9 @@ async def event_counts(session: AsyncSession, events: Sequence[Event]) -> Sequen
                     func.count().filter(Rsvp.status == RsvpStatus.maybe),
                     func.count().filter(Rsvp.status == RsvpStatus.not_going),
                 )
-                .where(Rsvp.event_id.in_(ids))
+                .where(
+                    Rsvp.event_id.in_(ids), *([Rsvp.school_id == school_id] if school_id is not None else [])
+                )
                 .group_by(Rsvp.event_id)
             )
         ).all()

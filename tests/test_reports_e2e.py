@@ -87,7 +87,7 @@ async def test_coordinator_overview_chart_and_workbook_match_ground_truth(app, e
     assert f"Пришли: {exp.attended} · не пришли: {exp.no_shows}" in text
     assert f"Проведено мероприятий: {sum(exp.events_by_kind.values())}" in text
     p, n = exp.band["5–9"]
-    assert f"5–9 классы: {p} из {n} — {p / n * 100:.1f}%" in text
+    assert f"5–9 классы: {p} из {n} — {p / n * 100:.1f}%".replace(".", ",") in text
     labels = coord.last.button_labels
     assert "📥 Excel (XLSX)" in labels and "Учебный год" in labels
 
@@ -189,6 +189,16 @@ async def test_who_sees_what(app, emulator):
     for name in ds.schools.values():
         if name != ds.schools[school]:
             assert name not in text
+    # The latest events are counted for the teacher's school only.
+    latest = max(
+        (e for e in ds.events if e.municipality_id == ds.municipality_id and e.status in ("published", "finished")
+         and e.school_id in (None, school) and YEAR.start <= e.starts_at.astimezone(MSK).date() <= YEAR.end),
+        key=lambda e: (e.starts_at, e.id),
+    )  # fmt: skip
+    mine = [r for r in ds.rsvps if r.event_id == latest.id and r.school_id == school]
+    counts = [sum(r.status == s for r in mine) for s in ("going", "maybe", "not_going")]
+    assert f"#{latest.id} Мероприятие" in text
+    assert "Оповещено: 0 · Пойду: {} · Возможно: {} · Не пойду: {}".format(*counts) in text
     refused = "Среди доступных вам мероприятий нет мероприятия с таким номером."
     assert await send_and_wait(teacher, f"/stats {other_event.id}") == refused
     before = len(teacher.bot_messages)
