@@ -50,7 +50,7 @@ def _draw(fig: Figure, index: int, count: int, panel: Panel, empty: str) -> None
     else:
         bars = ax.bar(range(len(labels)), values, color="#3b7dd8")
         ax.set_xticks(range(len(labels)), labels, fontsize=8, rotation=30 if len(labels) > 6 else 0)
-    fmt = "{:.0f}%" if panel.percent else "{:.0f}"
+    fmt = "{:.1f}%" if panel.percent else "{:.0f}"
     ax.bar_label(bars, labels=[fmt.format(v) for v in values], fontsize=7, padding=2)
     ax.spines[["top", "right"]].set_visible(False)
     ax.margins(x=0.1, y=0.15)
