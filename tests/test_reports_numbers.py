@@ -292,3 +292,36 @@ def test_periods_people_type():
     assert parse_period("01.09.2025-31.12.2025", today) == Period(date(2025, 9, 1), date(2025, 12, 31))
     for bad in ("вчера", "2026-13", "31.02.2026-01.03.2026", "31.12.2025-01.09.2025", "2025/2027", "x" * 50):
         assert parse_period(bad, today) is None
+
+
+async def test_teacher_sees_their_classes(sessions):
+    from models import TeacherClass
+
+    ds = await _dataset(sessions)
+    async with sessions.begin() as session:
+        scope = await resolve_scope(session, ds.teacher_user_id)
+        assert scope.school_id is not None
+        for grade, letter in ((9, "А"), (9, "Б"), (3, "")):
+            session.add(
+                TeacherClass(
+                    user_id=ds.teacher_user_id, school_id=scope.school_id, grade=grade, letter=letter
+                )
+            )
+        await session.flush()
+        scope = await resolve_scope(session, ds.teacher_user_id)
+        assert scope.grades == (3, 9)
+        o = await overview(session, scope, YEAR)
+    events = {e.id: e for e in ds.events}
+    for row in o.classes:
+        grade = int(row.label)
+        who = {
+            r.learner_id
+            for r in ds.rsvps
+            if is_participant(r)
+            and r.school_id == scope.school_id
+            and r.grade == grade
+            and events[r.event_id].status in ("published", "finished")
+            and YEAR.start <= events[r.event_id].starts_at.astimezone(MSK).date() <= YEAR.end
+        }
+        assert (row.participants, row.pupils) == (len(who), ds.pupils[(scope.school_id, grade)])
+    assert [r.label for r in o.classes] == ["3", "9"]
