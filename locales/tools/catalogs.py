@@ -45,9 +45,7 @@ def russian_seeds() -> dict[str, str]:
 def update() -> None:
     RU = russian_seeds()
     for language in ("ru", "en"):
-        # A fresh template per language: babel's update() adopts new template messages without copying
-        # them, so the Russian strings filled in below used to leak into the English catalog.
-        template = extract()
+        template = extract()  # fresh per language: babel may share message objects with the catalog
         path = po_path(language)
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.exists():
@@ -62,7 +60,8 @@ def update() -> None:
             if language == "ru" and not message.string and message.id in RU:
                 message.string = RU[message.id]
             if language == "en":
-                message.string = ""  # the msgids are the English text
+                # The msgids are English: an English "translation" is the msgid itself (empty msgstr).
+                message.string = ""
             message.flags.discard("fuzzy")
         catalog.obsolete.clear()
         with path.open("wb") as f:
