@@ -24,7 +24,7 @@ class NewEventCb(CallbackData, prefix="ne"):
     value: str
 
 
-class StatsCb(CallbackData, prefix="st"):
+class StatsCb(CallbackData, prefix="rep"):
     """Reports: `action` p (overview of a period), e (one event), x / c (workbook / CSV of a period),
     ex (workbook of one event); `value` is a period code or an event id."""
 

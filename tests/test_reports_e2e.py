@@ -175,7 +175,7 @@ async def test_who_sees_what(app, emulator):
     assert await send_and_wait(student, "/export") == "Статистика доступна только координаторам и педагогам."
     # A forged button changes nothing and shows nothing.
     before = len(student.bot_messages)
-    await student.press(data="st:x:20250901-20260831", force=True)
+    await student.press(data="rep:x:20250901-20260831", force=True)
     await student.wait_messages(before + 1, timeout=10)
     assert student.last.text == "Статистика доступна только координаторам и педагогам."
     assert all(m.document is None and m.photo is None for m in student.bot_messages)
@@ -202,7 +202,7 @@ async def test_who_sees_what(app, emulator):
     refused = "Среди доступных вам мероприятий нет мероприятия с таким номером."
     assert await send_and_wait(teacher, f"/stats {other_event.id}") == refused
     before = len(teacher.bot_messages)
-    await teacher.press(data=f"st:ex:{other_event.id}", force=True)
+    await teacher.press(data=f"rep:ex:{other_event.id}", force=True)
     await teacher.wait_for(lambda u: len(u.bot_messages) > before and u.last.text == refused, timeout=10)
 
     coord = emulator.user(COORD, language_code="ru")
@@ -219,7 +219,7 @@ async def test_bad_input_gets_a_polite_answer(app, emulator):
     assert text.startswith("Не понял период.")
     text = await send_and_wait(coord, "/export " + "я" * 3000)
     assert text.startswith("Не понял. Примеры: /export")
-    await coord.press(data="st:p:garbage", force=True)
+    await coord.press(data="rep:p:garbage", force=True)
     answer = await coord.wait_callback_answer(timeout=10)
     assert answer.text == "Эта кнопка устарела."
     text = await send_and_wait(coord, "/stats 99999999999999999999")
