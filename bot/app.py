@@ -29,7 +29,10 @@ from models.database import create_engine, create_session_factory
 from models.migrate import upgrade
 from scheduler.event_jobs import EventJobs, add_event_jobs
 from scheduler.jobs import OutboxWakeup, build_scheduler
+from scheduler.monthly import add_monthly_summary_job
 from services.delivery import Delivery
+from services.monthly_summary import KIND as MONTHLY_SUMMARY
+from services.monthly_summary import monthly_summary_renderer
 from services.notifications import event_renderers
 from services.quiet_hours import quiet_hours_policy
 
@@ -109,7 +112,7 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
     delivery = Delivery(
         bot,
         sessions,
-        {**event_renderers(i18n, clock)},
+        {**event_renderers(i18n, clock), MONTHLY_SUMMARY: monthly_summary_renderer(i18n)},
         rate=settings.outbox_rate,
         hold=quiet_hours_policy(clock, settings.zone),
     )
@@ -117,6 +120,7 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
     wakeup = OutboxWakeup(scheduler, settings.zone)
     event_jobs = EventJobs(sessions, clock, settings.zone, settings.reminder_offsets, wakeup)
     add_event_jobs(scheduler, event_jobs, settings.event_timers_interval, settings.zone)
+    add_monthly_summary_job(scheduler, sessions, settings.zone)
     dispatcher = Dispatcher(storage=build_storage(settings, sessions))
     dispatcher["settings"] = settings
     dispatcher["outbox_wakeup"] = wakeup

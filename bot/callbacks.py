@@ -22,3 +22,11 @@ class NewEventCb(CallbackData, prefix="ne"):
 
     step: str
     value: str
+
+
+class StatsCb(CallbackData, prefix="rep"):
+    """Reports: `action` p (overview of a period), e (one event), x / c (workbook / CSV of a period),
+    ex (workbook of one event); `value` is a period code or an event id."""
+
+    action: str
+    value: str

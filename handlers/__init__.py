@@ -7,6 +7,7 @@ from handlers import (
     common,
     directory_import,
     event_import,
+    export,
     invitations,
     manage_events,
     my_events,
@@ -33,6 +34,7 @@ FEATURES = (
     settings.router,
     privacy.router,
     directory_import.router,
+    export.router,
     common.router,
 )
 

@@ -24,7 +24,8 @@ COMMANDS: list[tuple[str, LazyProxy, frozenset[Role] | None]] = [
     ("help", __("what I can do"), None),
     ("cancel", __("stop the current dialog"), None),
     ("new_event", __("create and publish an event"), frozenset({Role.coordinator})),
-    ("stats", __("events and answers"), frozenset({Role.coordinator})),
+    ("stats", __("events and answers"), frozenset({Role.coordinator, Role.teacher})),
+    ("export", __("participation report as a spreadsheet"), frozenset({Role.coordinator, Role.teacher})),
     # audience (issue 3)
     ("profile", __("your school, grade, children"), None),
     ("settings", __("interests, reminders, quiet hours, language"), None),
@@ -67,7 +68,9 @@ async def cancel(message: Message, state: FSMContext) -> None:
     await message.answer(_("Cancelled. Nothing was changed."))
 
 
-@router.message(Command("new_event", "stats", "import", "plan", "events", "attendance", "invite", "invites"))
+@router.message(
+    Command("new_event", "stats", "export", "import", "plan", "events", "attendance", "invite", "invites")
+)
 async def coordinators_only(message: Message) -> None:
     await message.answer(_("This command is available to coordinators only."))
 

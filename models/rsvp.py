@@ -20,6 +20,10 @@ class RsvpStatus(enum.StrEnum):
     cancelled = "cancelled"
 
 
+# Reports (migration 0006): participation by the pupil's school, answered from the index alone.
+REPORT_INDEX_COLUMNS = ("school_id", "event_id", "status", "attended", "learner_id", "grade", "ovz", "result")
+
+
 class Rsvp(Base):
     """Unique per event and learner; a user's own answer (no learner) is unique per event and user."""
 
@@ -42,6 +46,8 @@ class Rsvp(Base):
             postgresql_where=text("learner_id IS NULL"),
         ),
         Index("ix_rsvps_event_status", "event_id", "status"),
+        # Reports (migration 0006): participation by the pupil's school, answered from the index alone.
+        Index("ix_rsvps_report", *REPORT_INDEX_COLUMNS),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

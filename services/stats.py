@@ -1,4 +1,4 @@
-"""Participation counts, computed by the database (aggregates over indexed tables)."""
+"""Per-event answer counts for the short list under /stats, computed by the database."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Event, EventStatus, Outbox, OutboxStatus, Rsvp, RsvpStatus
+from models import Event, Outbox, OutboxStatus, Rsvp, RsvpStatus
 
 
 @dataclass(frozen=True)
@@ -21,40 +21,49 @@ class EventCounts:
 
 
 async def event_counts(
-    session: AsyncSession, municipality_id: int | None, limit: int = 20
+    session: AsyncSession, events: Sequence[Event], school_id: int | None = None
 ) -> Sequence[EventCounts]:
-    """Per published event: announcements delivered and answers, newest events first."""
-    answers = (
-        select(
-            Rsvp.event_id.label("event_id"),
-            func.count().filter(Rsvp.status == RsvpStatus.going).label("going"),
-            func.count().filter(Rsvp.status == RsvpStatus.maybe).label("maybe"),
-            func.count().filter(Rsvp.status == RsvpStatus.not_going).label("not_going"),
+    """For each given event, in the given order: announcements delivered and answers (of one school's
+    pupils when `school_id` is given: a teacher's view)."""
+    ids = [e.id for e in events]
+    if not ids:
+        return []
+    answers = {
+        row[0]: row[1:]
+        for row in (
+            await session.execute(
+                select(
+                    Rsvp.event_id,
+                    func.count().filter(Rsvp.status == RsvpStatus.going),
+                    func.count().filter(Rsvp.status == RsvpStatus.maybe),
+                    func.count().filter(Rsvp.status == RsvpStatus.not_going),
+                )
+                .where(
+                    Rsvp.event_id.in_(ids), *([Rsvp.school_id == school_id] if school_id is not None else [])
+                )
+                .group_by(Rsvp.event_id)
+            )
+        ).all()
+    }
+    notified = dict(
+        (
+            await session.execute(
+                select(Outbox.event_id, func.count())
+                .where(
+                    and_(
+                        Outbox.event_id.in_(ids),
+                        Outbox.kind == "announcement",
+                        Outbox.status == OutboxStatus.sent,
+                    )
+                )
+                .group_by(Outbox.event_id)
+            )
+        ).all()
+    )
+    result = []
+    for event in events:
+        going, maybe, not_going = answers.get(event.id, (0, 0, 0))
+        result.append(
+            EventCounts(event, int(notified.get(event.id, 0)), int(going), int(maybe), int(not_going))
         )
-        .group_by(Rsvp.event_id)
-        .subquery()
-    )
-    notified = (
-        select(Outbox.event_id.label("event_id"), func.count().label("notified"))
-        .where(and_(Outbox.kind == "announcement", Outbox.status == OutboxStatus.sent))
-        .group_by(Outbox.event_id)
-        .subquery()
-    )
-    query = (
-        select(
-            Event,
-            func.coalesce(notified.c.notified, 0),
-            func.coalesce(answers.c.going, 0),
-            func.coalesce(answers.c.maybe, 0),
-            func.coalesce(answers.c.not_going, 0),
-        )
-        .outerjoin(answers, answers.c.event_id == Event.id)
-        .outerjoin(notified, notified.c.event_id == Event.id)
-        .where(Event.status != EventStatus.draft)
-        .order_by(Event.starts_at.desc())
-        .limit(limit)
-    )
-    if municipality_id is not None:
-        query = query.where(Event.municipality_id == municipality_id)
-    rows = (await session.execute(query)).all()
-    return [EventCounts(row[0], int(row[1]), int(row[2]), int(row[3]), int(row[4])) for row in rows]
+    return result

@@ -106,7 +106,7 @@ async def test_privileged_commands_are_refused(app, emulator):
     user = emulator.user(5006, language_code="ru")
     await subscribe(user, "Я ученик", SCHOOL_A, 9)
     assert await send_and_wait(user, "/new_event") == "Эта команда доступна только координаторам."
-    assert await send_and_wait(user, "/stats") == "Статистика доступна только координаторам."
+    assert await send_and_wait(user, "/stats") == "Статистика доступна только координаторам и педагогам."
     # A forged button of the coordinator's dialog.
     await user.press(data="ne:publish:yes", force=True)
     assert (await user.wait_callback_answer(timeout=10)).text == "Эта кнопка устарела."

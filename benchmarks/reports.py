@@ -1,0 +1,170 @@
+"""Reports at scale: the overview, one event's report and the XLSX export over 100,000 users, 2,000 events
+and 1,000,000 answers, on SQLite and (with BENCH_PG_URL / TEST_DATABASE_URL, default the local server)
+on PostgreSQL. Targets: overview and event report < 200 ms, XLSX export < 5 s (medians).
+
+`python -m benchmarks reports [--quick]`
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+
+from benchmarks._reports_data import Sizes, generate, load_postgresql, load_sqlite
+from bot.i18n import build_i18n
+from models import Event, EventStatus
+from models.database import create_engine, create_session_factory
+from models.migrate import upgrade
+from services import export
+from services.reports import Period, Scope, event_report, events_table, overview, school_year_of
+
+PG_DEFAULT = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+YEAR = school_year_of(date(2025, 10, 1))
+
+
+async def _median(fn: Callable[[int], Awaitable[Any]], runs: int) -> float:
+    """Median wall time in ms; one warm-up run first (caches, prepared statements)."""
+    await fn(0)
+    times = []
+    for i in range(runs):
+        start = time.perf_counter()
+        await fn(i + 1)
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+async def _measure(url: str, runs: int, announced: int) -> dict[str, float]:
+    engine = create_engine(url)
+    sessions = create_session_factory(engine)
+    i18n = build_i18n("ru")
+    municipality = Scope("municipality", "Муниципалитет 1", municipality_id=1)
+    everything = Scope("all", "")
+    figures: dict[str, float] = {}
+    try:
+        async with sessions() as session:
+
+            async def muni_overview(_: int) -> None:
+                await overview(session, municipality, YEAR)
+
+            async def all_overview(_: int) -> None:
+                await overview(session, everything, YEAR)
+
+            held = select(Event.id).where(Event.status != EventStatus.draft).order_by(Event.id)
+            announced_ids = list((await session.scalars(held.where(Event.id <= announced))).all())
+            muni_ids = list((await session.scalars(held.where(Event.municipality_id == 1))).all())
+
+            async def one_event(i: int) -> None:
+                await event_report(session, everything, announced_ids[(i * 7) % len(announced_ids)])
+
+            async def one_event_any(i: int) -> None:
+                await event_report(session, municipality, muni_ids[(i * 37) % len(muni_ids)])
+
+            async def xlsx(scope: Scope, period: Period) -> None:
+                data = await overview(session, scope, period)
+                rows = await events_table(session, scope, period)
+                with i18n.context(), i18n.use_locale("ru"):
+                    sheets = export.overview_sheets(data, rows, "ru")
+                    header = export.overview_header(data, "ru")
+                    blob = export.build_xlsx(header, sheets)
+                assert blob[:2] == b"PK"
+
+            async def muni_xlsx(_: int) -> None:
+                await xlsx(municipality, YEAR)
+
+            async def all_xlsx(_: int) -> None:
+                await xlsx(everything, YEAR)
+
+            figures["overview_municipality_median_ms"] = await _median(muni_overview, runs)
+            figures["overview_all_municipalities_median_ms"] = await _median(all_overview, max(3, runs // 2))
+            figures["event_report_announced_median_ms"] = await _median(one_event, runs)
+            figures["event_report_municipality_median_ms"] = await _median(one_event_any, runs)
+            figures["xlsx_municipality_median_ms"] = await _median(muni_xlsx, 3)
+            figures["xlsx_all_municipalities_median_ms"] = await _median(all_xlsx, 3)
+    finally:
+        await engine.dispose()
+    return figures
+
+
+async def _pg_database(base: str) -> tuple[str, str]:
+    import asyncpg
+
+    u = make_url(base)
+    name = f"profbot_bench_{uuid.uuid4().hex[:10]}"
+    conn = await asyncpg.connect(
+        user=u.username, password=u.password, host=u.host, port=u.port or 5432, database=u.database
+    )
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return u.set(database=name).render_as_string(hide_password=False), name
+
+
+async def _drop_pg(base: str, name: str) -> None:
+    import asyncpg
+
+    u = make_url(base)
+    conn = await asyncpg.connect(
+        user=u.username, password=u.password, host=u.host, port=u.port or 5432, database=u.database
+    )
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+async def scenarios(quick: bool) -> AsyncIterator[dict[str, Any]]:
+    sizes = Sizes(users=10_000, events=200, rsvps_per_event=500, announced_events=20) if quick else Sizes()
+    runs = 5 if quick else 9
+    started = time.perf_counter()
+    tables = await asyncio.to_thread(generate, sizes)
+    generated_s = time.perf_counter() - started
+    params = {"users": sizes.users, "events": sizes.events, "rsvps": sizes.events * sizes.rsvps_per_event}
+
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.sqlite3'}"
+        engine = create_engine(url)
+        await upgrade(engine)
+        await engine.dispose()
+        start = time.perf_counter()
+        await asyncio.to_thread(load_sqlite, url, tables)
+        load_s = time.perf_counter() - start
+        figures = await _measure(url, runs, sizes.announced_events)
+        yield {
+            "scenario": "reports/sqlite",
+            "params": params,
+            "figures": {"generate_s": round(generated_s, 1), "load_s": round(load_s, 1), **figures},
+        }
+
+    base = os.environ.get("BENCH_PG_URL") or os.environ.get("TEST_DATABASE_URL") or PG_DEFAULT
+    try:
+        url, name = await _pg_database(base)
+    except Exception as exc:  # no server: say so, do not fail the other scenarios
+        yield {"scenario": "reports/postgresql", "params": params, "figures": {"skipped": str(exc)[:100]}}
+        return
+    try:
+        engine = create_engine(url)
+        await upgrade(engine)
+        await engine.dispose()
+        start = time.perf_counter()
+        await load_postgresql(url, tables)
+        load_s = time.perf_counter() - start
+        figures = await _measure(url, runs, sizes.announced_events)
+        yield {
+            "scenario": "reports/postgresql",
+            "params": params,
+            "figures": {"load_s": round(load_s, 1), **figures},
+        }
+    finally:
+        await _drop_pg(base, name)

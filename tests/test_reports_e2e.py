@@ -1,0 +1,267 @@
+"""Reports end to end through the emulator, in Russian (and English): /stats with its chart, /stats <event>,
+the XLSX/CSV export read back with openpyxl, who may see what, bad input, and the monthly summary."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import struct
+import zipfile
+from datetime import UTC, date, datetime
+
+from openpyxl import load_workbook
+from sqlalchemy import func, select
+
+from models import Outbox, OutboxStatus, Role, User, UserRole
+from sandbox import SimUser
+from services.monthly_summary import enqueue_monthly_summaries
+from services.reports import month_of
+from tests.dbcheck import outbox_drained, scalar
+from tests.flows import send_and_wait
+from tests.flows_reports import MSK, YEAR, Dataset, build, expected
+
+COORD = 6001
+TEACHER = 5001
+STUDENT = 5002
+
+
+async def _setup(app, language: str = "ru") -> Dataset:
+    async with app.sessions.begin() as session:
+        ds = await build(session, teacher_tg=TEACHER, student_tg=STUDENT)
+        user = User(telegram_id=COORD, language=language, consent_at=datetime(2025, 9, 1, tzinfo=UTC))
+        session.add(user)
+        await session.flush()
+        session.add(UserRole(user_id=user.id, role=Role.coordinator, municipality_id=ds.municipality_id))
+    return ds
+
+
+async def _eventually(app, query, value, timeout: float = 10.0) -> None:
+    """The handler commits after it answers: wait for the database to say `value`."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while (got := await scalar(app, query)) != value:
+        assert asyncio.get_running_loop().time() < deadline, f"still {got!r}"
+        await asyncio.sleep(0.05)
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
+
+
+async def _wait_file(user: SimUser, attr: str, count: int) -> bytes:
+    await user.wait_for(
+        lambda u: sum(getattr(m, attr) is not None for m in u.bot_messages) >= count, timeout=20
+    )
+    record = [getattr(m, attr) for m in user.bot_messages if getattr(m, attr) is not None][count - 1]
+    return bytes(record.data)
+
+
+async def _report(user: SimUser, command: str) -> str:
+    """/stats answers with the text, then the chart: wait for both, return the text."""
+    photos = sum(m.photo is not None for m in user.bot_messages)
+    text = await send_and_wait(user, command, timeout=20)
+    await _wait_file(user, "photo", photos + 1)
+    return text
+
+
+def _sheet_table(book, title: str) -> tuple[list[str], list[list[object]], list[str]]:
+    ws = book[title]
+    values = [list(row) for row in ws.iter_rows(values_only=True)]
+    header = [str(v[0]) for v in values[:4]]
+    columns = [str(c) for c in values[5]]
+    return header, values[6:], columns
+
+
+async def test_coordinator_overview_chart_and_workbook_match_ground_truth(app, emulator):
+    ds = await _setup(app)
+    exp = expected(ds, set(ds.schools), ds.municipality_id)
+    coord = emulator.user(COORD, language_code="ru")
+
+    text = await send_and_wait(coord, "/stats 2025/2026", timeout=20)
+    assert "Отчёт об участии: город Кострома" in text
+    assert "Период: 01.09.2025 – 31.08.2026" in text
+    assert f"Уникальных участников-учеников: {exp.unique}, из них с ОВЗ: {exp.ovz}" in text
+    assert f"Записались («Пойду»): {exp.signups}" in text
+    assert f"Пришли: {exp.attended} · не пришли: {exp.no_shows}" in text
+    assert f"Проведено мероприятий: {sum(exp.events_by_kind.values())}" in text
+    p, n = exp.band["5–9"]
+    assert f"5–9 классы: {p} из {n} — {p / n * 100:.1f}%".replace(".", ",") in text
+    labels = coord.last.button_labels
+    assert "📥 Excel (XLSX)" in labels and "Учебный год" in labels
+
+    png = await _wait_file(coord, "photo", 1)
+    width, height = _png_size(png)
+    assert 800 <= width <= 1600 and 600 <= height <= 2000
+    assert 10_000 < len(png) < 1_000_000
+
+    await coord.press("📥 Excel (XLSX)")
+    data = await _wait_file(coord, "document", 1)
+    book = load_workbook(io.BytesIO(data))
+    assert {"Сводка", "Мероприятия по видам", "Охват по ступеням", "Охват по школам", "По месяцам",
+            "Профпробы", "Удовлетворённость", "Мероприятия"} <= set(book.sheetnames)  # fmt: skip
+    header, rows, columns = _sheet_table(book, "Сводка")
+    assert header[0] == "Профориентация: отчёт об участии"
+    assert header[1] == "Муниципалитет / школа: город Кострома"
+    assert header[2] == "Период: 01.09.2025 – 31.08.2026"
+    assert header[3].startswith("Сформировано: ")
+    assert columns == ["Показатель", "За период", "Нарастающим итогом"]
+    summary = {r[0]: (r[1], r[2]) for r in rows}
+    assert summary["Уникальных участников-учеников"] == (exp.unique, exp.cumulative_unique)
+    assert summary["из них с ОВЗ"][0] == exp.ovz
+    assert summary["Победители"][0] == exp.winners and summary["Призёры"][0] == exp.prize_winners
+    _h, rows, columns = _sheet_table(book, "Охват по школам")
+    assert columns == ["Школа", "Ученики", "Уникальные участники", "Охват, %"]
+    assert {r[0]: (r[2], r[1]) for r in rows} == exp.school
+    _h, rows, columns = _sheet_table(book, "Мероприятия по видам")
+    assert columns == ["Вид", "Мероприятия"]
+    assert sum(r[1] for r in rows) == sum(exp.events_by_kind.values())
+    _h, rows, _c = _sheet_table(book, "Мероприятия")
+    assert sum(r[13] for r in rows) >= exp.unique  # participants per event add up to at least the unique ones
+
+    await coord.send("/export 2025/2026 csv")
+    data = await _wait_file(coord, "document", 2)
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        names = archive.namelist()
+        assert len(names) == len(book.sheetnames)
+        first = archive.read(names[0]).decode("utf-8-sig")
+    table = list(csv.reader(io.StringIO(first), delimiter=";"))
+    assert table[0] == ["Профориентация: отчёт об участии"]
+    assert table[5] == ["Показатель", "За период", "Нарастающим итогом"]
+
+
+async def test_event_report_and_participant_list(app, emulator):
+    ds = await _setup(app)
+    coord = emulator.user(COORD, language_code="ru")
+    target = next(
+        e for e in ds.events
+        if e.municipality_id == ds.municipality_id and e.status == "finished"
+        and YEAR.start <= e.starts_at.astimezone(MSK).date() <= YEAR.end
+    )  # fmt: skip
+    rows = [r for r in ds.rsvps if r.event_id == target.id]
+    text = await send_and_wait(coord, f"/stats {target.id}", timeout=20)
+    assert f"Отчёт по мероприятию №{target.id}" in text
+    going = sum(r.status == "going" for r in rows)
+    maybe = sum(r.status == "maybe" for r in rows)
+    not_going = sum(r.status == "not_going" for r in rows)
+    assert f"«Пойду»: {going} · «Возможно»: {maybe} · «Не пойду»: {not_going}" in text
+    assert (
+        f"Пришли: {sum(r.attended is True for r in rows)} · не пришли: {sum(r.attended is False for r in rows)}"
+        in text
+    )
+    assert "По школам и классам" in text
+    png = await _wait_file(coord, "photo", 1)
+    assert _png_size(png)[0] >= 800
+
+    await coord.press("📥 Список участников (XLSX)")
+    data = await _wait_file(coord, "document", 1)
+    book = load_workbook(io.BytesIO(data))
+    header, people, columns = _sheet_table(book, "Участники")
+    assert header[0].startswith(f"Мероприятие №{target.id}: ")
+    assert columns == ["№", "Школа", "Класс", "Кто", "Ответ", "Пришли", "ОВЗ", "Результат", "Без записи"]
+    assert len(people) == len(rows)
+    assert sum(1 for p in people if p[4] == "Пойду") == going
+
+
+async def test_who_sees_what(app, emulator):
+    ds = await _setup(app)
+    other_event = next(
+        e for e in ds.events if e.municipality_id == ds.other_municipality_id and e.status != "draft"
+    )
+
+    student = emulator.user(STUDENT, language_code="ru")
+    assert await send_and_wait(student, "/stats") == "Статистика доступна только координаторам и педагогам."
+    assert await send_and_wait(student, "/export") == "Статистика доступна только координаторам и педагогам."
+    # A forged button changes nothing and shows nothing.
+    before = len(student.bot_messages)
+    await student.press(data="rep:x:20250901-20260831", force=True)
+    await student.wait_messages(before + 1, timeout=10)
+    assert student.last.text == "Статистика доступна только координаторам и педагогам."
+    assert all(m.document is None and m.photo is None for m in student.bot_messages)
+
+    teacher = emulator.user(TEACHER, language_code="ru")
+    text = await _report(teacher, "/stats 2025/2026")
+    school = min(ds.schools)
+    exp = expected(ds, {school}, ds.municipality_id, school_events=school)
+    assert f"Отчёт об участии: {ds.schools[school]}" in text
+    assert f"Уникальных участников-учеников: {exp.unique}," in text
+    for name in ds.schools.values():
+        if name != ds.schools[school]:
+            assert name not in text
+    # The latest events are counted for the teacher's school only.
+    latest = max(
+        (e for e in ds.events if e.municipality_id == ds.municipality_id and e.status in ("published", "finished")
+         and e.school_id in (None, school) and YEAR.start <= e.starts_at.astimezone(MSK).date() <= YEAR.end),
+        key=lambda e: (e.starts_at, e.id),
+    )  # fmt: skip
+    mine = [r for r in ds.rsvps if r.event_id == latest.id and r.school_id == school]
+    counts = [sum(r.status == s for r in mine) for s in ("going", "maybe", "not_going")]
+    assert f"#{latest.id} Мероприятие" in text
+    assert "Оповещено: 0 · Пойду: {} · Возможно: {} · Не пойду: {}".format(*counts) in text
+    refused = "Среди доступных вам мероприятий нет мероприятия с таким номером."
+    assert await send_and_wait(teacher, f"/stats {other_event.id}") == refused
+    before = len(teacher.bot_messages)
+    await teacher.press(data=f"rep:ex:{other_event.id}", force=True)
+    await teacher.wait_for(lambda u: len(u.bot_messages) > before and u.last.text == refused, timeout=10)
+
+    coord = emulator.user(COORD, language_code="ru")
+    assert await send_and_wait(coord, f"/stats {other_event.id}") == refused
+    assert await send_and_wait(coord, f"/export {other_event.id}") == refused
+
+
+async def test_bad_input_gets_a_polite_answer(app, emulator):
+    await _setup(app)
+    coord = emulator.user(COORD, language_code="ru")
+    text = await send_and_wait(coord, "/stats вчера")
+    assert text.startswith("Не понял период. Примеры: /stats")
+    text = await send_and_wait(coord, "/stats 31.02.2026-01.03.2026")
+    assert text.startswith("Не понял период.")
+    text = await send_and_wait(coord, "/export " + "я" * 3000)
+    assert text.startswith("Не понял. Примеры: /export")
+    await coord.press(data="rep:p:garbage", force=True)
+    answer = await coord.wait_callback_answer(timeout=10)
+    assert answer.text == "Эта кнопка устарела."
+    text = await send_and_wait(coord, "/stats 99999999999999999999")
+    assert text == "Среди доступных вам мероприятий нет мероприятия с таким номером."
+
+
+async def test_english_coordinator(app, emulator):
+    ds = await _setup(app, language="en")
+    exp = expected(ds, set(ds.schools), ds.municipality_id)
+    coord = emulator.user(COORD, language_code="en")
+    text = await _report(coord, "/stats 2025/2026")
+    assert "Participation report: город Кострома" in text
+    assert f"Unique participating pupils: {exp.unique}, of them with ОВЗ: {exp.ovz}" in text
+
+
+async def test_monthly_summary_goes_once_and_can_be_switched_off(app, emulator):
+    ds = await _setup(app)
+    coord = emulator.user(COORD, language_code="ru")
+    await send_and_wait(coord, "/help")
+    october = month_of(date(2025, 10, 1))
+    exp = expected(ds, set(ds.schools), ds.municipality_id, october)
+    async with app.sessions.begin() as session:
+        assert await enqueue_monthly_summaries(session, date(2025, 11, 3)) >= 1
+        assert await enqueue_monthly_summaries(session, date(2025, 11, 4)) == 0  # once per month
+        assert await enqueue_monthly_summaries(session, date(2025, 11, 20)) == 0  # only early in a month
+    await coord.wait_for(lambda u: "Ежемесячная сводка" in (u.last.text or ""), timeout=20)
+    text = coord.last.text
+    assert "Период: 01.10.2025 – 31.10.2025" in text
+    assert f"Уникальных участников-учеников: {exp.unique}, из них с ОВЗ: {exp.ovz}" in text
+    assert f"Проведено мероприятий: {sum(exp.events_by_kind.values())}" in text
+    await outbox_drained(app)
+    key = "monthly:2025-10:"
+    sent = await scalar(
+        app, select(func.count()).where(Outbox.key.startswith(key), Outbox.status == OutboxStatus.sent)
+    )
+    assert sent == 1  # the only coordinator
+
+    await coord.press("🔕 Не присылать сводку")
+    await coord.wait_for(lambda u: "Ежемесячная сводка отключена" in (u.last.text or ""), timeout=10)
+    await _eventually(app, select(User.monthly_summary).where(User.telegram_id == COORD), False)
+    async with app.sessions.begin() as session:
+        assert await enqueue_monthly_summaries(session, date(2025, 12, 1)) == 0
+    await coord.press("🔔 Присылать снова")
+    await coord.wait_for(lambda u: "снова включена" in (u.last.text or ""), timeout=10)
+    await _eventually(app, select(User.monthly_summary).where(User.telegram_id == COORD), True)
