@@ -16,6 +16,7 @@ from models import (
     Municipality,
     Organisation,
     OrganisationType,
+    PupilCount,
     School,
 )
 from models.base import utcnow
@@ -55,7 +56,26 @@ async def seed_demo(session: AsyncSession) -> bool:
         return False
     munis, orgs = await seed_directory(session)
     await seed_events(session, munis, orgs)
+    await seed_pupil_counts(session)
     return True
+
+
+def school_year_of(moment: datetime) -> int:
+    """A school year is named by the calendar year it starts in (1 September)."""
+    return moment.year if moment.month >= 9 else moment.year - 1
+
+
+async def seed_pupil_counts(session: AsyncSession) -> None:
+    """Pupils per grade in every demo school, the denominators of coverage in /stats."""
+    year = school_year_of(utcnow())
+    schools = (await session.scalars(select(School).order_by(School.id))).all()
+    for n, school in enumerate(schools):
+        size = 52 if n % 2 == 0 else 27  # a town school with two classes a grade, a village one with one
+        session.add_all(
+            PupilCount(school_id=school.id, grade=grade, school_year=year, pupils=size - grade)
+            for grade in range(1, 12)
+        )
+    await session.flush()
 
 
 async def seed_directory(session: AsyncSession) -> tuple[dict[str, Municipality], dict[str, Organisation]]:

@@ -121,7 +121,7 @@ def event_text(event: Event, ctx: CardContext) -> str:
     if event.ends_at is not None:
         start += " – " + format_datetime(event.ends_at.astimezone(ctx.zone), "HH:mm", locale=ctx.locale)
     lines.append(_("🗓 When: {when}").format(when=start))
-    where = ", ".join(part for part in (ctx.place, event.venue) if part)
+    where = event.venue or ctx.place
     if where:
         lines.append(_("📍 Where: {where}").format(where=escape(where)))
     if event.online_url:

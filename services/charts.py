@@ -54,6 +54,9 @@ def _draw(fig: Figure, index: int, count: int, panel: Panel, empty: str) -> None
     ax.bar_label(bars, labels=[fmt.format(v) for v in values], fontsize=7, padding=2)
     ax.spines[["top", "right"]].set_visible(False)
     ax.margins(x=0.1, y=0.15)
+    # Counts and shares are never negative; an all-zero panel still gets a sensible 0..1 (0..100 %) axis.
+    top = max([*values, 0]) * 1.15 or (100.0 if panel.percent else 1.0)
+    (ax.set_xlim if panel.horizontal else ax.set_ylim)(0, top)
 
 
 def render(title: str, panels: Sequence[Panel], empty: str) -> bytes:

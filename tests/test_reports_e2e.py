@@ -85,7 +85,7 @@ async def test_coordinator_overview_chart_and_workbook_match_ground_truth(app, e
     assert f"Уникальных участников-учеников: {exp.unique}, из них с ОВЗ: {exp.ovz}" in text
     assert f"Записались («Пойду»): {exp.signups}" in text
     assert f"Пришли: {exp.attended} · не пришли: {exp.no_shows}" in text
-    assert f"Проведено мероприятий: {sum(exp.events_by_kind.values())}" in text
+    assert f"Мероприятий за период: {sum(exp.events_by_kind.values())}" in text
     p, n = exp.band["5–9"]
     assert f"5–9 классы: {p} из {n} — {p / n * 100:.1f}%".replace(".", ",") in text
     labels = coord.last.button_labels
@@ -249,7 +249,7 @@ async def test_monthly_summary_goes_once_and_can_be_switched_off(app, emulator):
     text = coord.last.text
     assert "Период: 01.10.2025 – 31.10.2025" in text
     assert f"Уникальных участников-учеников: {exp.unique}, из них с ОВЗ: {exp.ovz}" in text
-    assert f"Проведено мероприятий: {sum(exp.events_by_kind.values())}" in text
+    assert f"Мероприятий за период: {sum(exp.events_by_kind.values())}" in text
     await outbox_drained(app)
     key = "monthly:2025-10:"
     sent = await scalar(

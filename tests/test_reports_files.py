@@ -32,7 +32,7 @@ def test_an_empty_period_still_gives_a_chart_and_a_workbook():
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = struct.unpack(">II", png[16:24])
     assert (width, height) == (1000, 1020)
-    assert "Проведено мероприятий: 0" in text
+    assert "Мероприятий за период: 0" in text
     assert "1–4 классы: 0 из 0 — —" in text
     book = load_workbook(io.BytesIO(export.build_xlsx(header, sheets)))
     ws = book["Сводка"]

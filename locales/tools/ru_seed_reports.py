@@ -48,7 +48,7 @@ RU = {
     "Winners: {w} · prize-winners: {p}": "Победителей: {w} · призёров: {p}",
     "<b>Participation report</b>: {scope}": "<b>Отчёт об участии</b>: {scope}",
     "Period: {period}": "Период: {period}",
-    "<b>Events held: {n}</b>": "<b>Проведено мероприятий: {n}</b>",
+    "<b>Events held: {n}</b>": "<b>Мероприятий за период: {n}</b>",
     "By level: {items}": "По уровням: {items}",
     "<b>Participation in the period</b>": "<b>Участие за период</b>",
     "<b>Cumulative</b> (up to {day}): unique pupils {n}, participations {p}": "<b>Нарастающим итогом</b> (по {day}): уникальных учеников {n}, участий {p}",
@@ -150,7 +150,7 @@ RU = {
     "📊 Full report": "📊 Полный отчёт",
     "🔕 Stop monthly summaries": "🔕 Не присылать сводку",
     "<b>Monthly summary</b>: {scope}": "<b>Ежемесячная сводка</b>: {scope}",
-    "Events held: {n}": "Проведено мероприятий: {n}",
+    "Events held: {n}": "Мероприятий за период: {n}",
     "Coverage: {p} of {n} — {s}": "Охват: {p} из {n} — {s}",
     "participation report as a spreadsheet": "отчёт об участии в виде таблицы",
 }
