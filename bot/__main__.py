@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 import sys
 
 from bot.settings import ConfigError, Settings, load_settings
@@ -31,6 +32,15 @@ The emulator's control side is described in docs/emulator.md. Ctrl-C stops every
 """
 
 
+async def _until_signalled() -> None:
+    """Wait for Ctrl-C or SIGTERM, then return so everything stops in order (polling, jobs, emulator)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
 async def _run(settings: Settings) -> None:
     from bot.app import build_app
     from bot.demo import seed_demo
@@ -54,7 +64,8 @@ async def _run(settings: Settings) -> None:
             async with app.sessions.begin() as session:
                 await seed_demo(session)
             print(_instructions(emulator.url, settings.admin_ids[0]), flush=True)
-        await app.run_forever()
+        await app.start()
+        await _until_signalled()
     finally:
         await app.stop()
         if emulator is not None:
