@@ -27,6 +27,7 @@ from handlers.common import bot_commands
 from models.database import create_engine, create_session_factory
 from models.migrate import upgrade
 from scheduler.jobs import OutboxWakeup, build_scheduler
+from services.broadcasts import ReportRefresher, broadcast_renderer, report_renderer
 from services.delivery import Delivery
 from services.notifications import announcement_renderer
 
@@ -100,13 +101,25 @@ def build_app(settings: Settings) -> App:
     api = TelegramAPIServer.from_base(str(settings.telegram_api_url).rstrip("/"))
     bot = Bot(token, session=AiohttpSession(api=api), default=DefaultBotProperties(parse_mode=ParseMode.HTML))
     i18n = build_i18n(settings.default_locale)
+    reports = ReportRefresher(bot, sessions, i18n)
+    renderers = {
+        "announcement": announcement_renderer(i18n),
+        "broadcast": broadcast_renderer(i18n),
+        "broadcast_report": report_renderer(i18n),
+    }
     delivery = Delivery(
-        bot, sessions, {"announcement": announcement_renderer(i18n)}, rate=settings.outbox_rate
+        bot,
+        sessions,
+        renderers,
+        rate=settings.delivery_rate,
+        paid=settings.paid_broadcast,
+        on_settled=reports,
     )
     scheduler = build_scheduler(delivery, settings.zone, settings.outbox_interval)
     dispatcher = Dispatcher(storage=build_storage(settings, sessions))
     dispatcher["settings"] = settings
     dispatcher["outbox_wakeup"] = OutboxWakeup(scheduler, settings.zone)
+    dispatcher["report_refresher"] = reports
     # One user's updates in order, before the FSM reads their dialog state.
     dispatcher.update.outer_middleware.unregister(dispatcher.fsm)
     dispatcher.update.outer_middleware(PerUserOrderMiddleware())

@@ -2,9 +2,9 @@
 
 from aiogram import Router
 
-from handlers import common, new_event, onboarding, rsvp, stats
+from handlers import broadcasts, common, new_event, onboarding, rsvp, stats
 
-FEATURES = (onboarding.router, new_event.router, rsvp.router, stats.router, common.router)
+FEATURES = (onboarding.router, new_event.router, rsvp.router, stats.router, broadcasts.router, common.router)
 
 
 def build_router() -> Router:

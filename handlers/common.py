@@ -25,6 +25,7 @@ COMMANDS: list[tuple[str, LazyProxy, frozenset[Role] | None]] = [
     ("cancel", __("stop the current dialog"), None),
     ("new_event", __("create and publish an event"), frozenset({Role.coordinator})),
     ("stats", __("events and answers"), frozenset({Role.coordinator})),
+    ("broadcast", __("send an announcement"), frozenset({Role.teacher, Role.coordinator})),
 ]
 
 
