@@ -381,11 +381,18 @@ async def stop(
 
 
 @router.callback_query(BroadcastAckCb.filter())
-async def acknowledge(query: CallbackQuery, callback_data: BroadcastAckCb, session: AsyncSession) -> None:
+async def acknowledge(
+    query: CallbackQuery,
+    callback_data: BroadcastAckCb,
+    session: AsyncSession,
+    report_refresher: ReportRefresher,
+) -> None:
     """Anyone may press it, but only their own copy is marked (forged ids change nothing)."""
     if not await broadcasts.acknowledge(session, callback_data.id, query.from_user.id):
         await query.answer(_("This button is out of date."), show_alert=True)
         return
+    await session.commit()
+    await report_refresher.refresh(callback_data.id)
     await query.answer(_("Thank you! The sender will see that you have read it."))
 
 

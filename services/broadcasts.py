@@ -3,6 +3,7 @@ and the author's delivery report (live while sending, final at the end)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -365,6 +366,22 @@ class ReportRefresher:
         self.i18n = i18n
         self.min_interval = min_interval
         self._edited: dict[int, float] = {}
+        self._trailing: dict[int, asyncio.Task[None]] = {}
+
+    def _schedule_trailing(self, broadcast_id: int) -> None:
+        """A skipped refresh is made up for later, so the report always ends on the latest counts."""
+        task = self._trailing.get(broadcast_id)
+        if task is not None and not task.done():
+            return
+
+        async def later() -> None:
+            await asyncio.sleep(self.min_interval)
+            try:
+                await self.refresh(broadcast_id, force=True)
+            except Exception:
+                log.exception("refreshing the report of broadcast %s failed", broadcast_id)
+
+        self._trailing[broadcast_id] = asyncio.create_task(later())
 
     async def __call__(self, broadcast_ids: set[int]) -> None:
         for broadcast_id in sorted(broadcast_ids):
@@ -379,6 +396,7 @@ class ReportRefresher:
             finished = await finish_if_done(session, broadcast, counts)
             recent = time.monotonic() - self._edited.get(broadcast_id, 0.0) < self.min_interval
             if recent and not (finished or force):
+                self._schedule_trailing(broadcast_id)
                 return
             author = await session.get(User, broadcast.author_id) if broadcast.author_id else None
         if author is None or broadcast.report_message_id is None:

@@ -118,7 +118,7 @@ class Delivery:
         batch_size: int | None = None,
         concurrency: int | None = None,
         max_attempts: int = 5,
-        backoff: float = 2.0,
+        backoff: float = 2.0,  # seconds before the first retry; doubles each time
         request_timeout: float = 15.0,
         lease: timedelta = timedelta(minutes=2),
         hold: HoldPolicy | None = None,
@@ -401,7 +401,7 @@ class Delivery:
                 broadcast_id=row.broadcast_id,
             )
         self.stats.retried += 1
-        backoff = timedelta(seconds=min(self.backoff**attempts, 300))
+        backoff = timedelta(seconds=min(self.backoff * 2 ** (attempts - 1), 300))
         return _Outcome(
             row.id,
             {

@@ -44,8 +44,10 @@ def russian_seeds() -> dict[str, str]:
 
 def update() -> None:
     RU = russian_seeds()
-    template = extract()
     for language in ("ru", "en"):
+        # A fresh template per language: Babel's update adopts the template's Message objects, so a
+        # shared one would carry the Russian strings into the English catalog.
+        template = extract()
         path = po_path(language)
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.exists():
@@ -59,6 +61,8 @@ def update() -> None:
                 continue
             if language == "ru" and not message.string and message.id in RU:
                 message.string = RU[message.id]
+            if language == "en":
+                message.string = ""  # the msgids are the English text
             message.flags.discard("fuzzy")
         catalog.obsolete.clear()
         with path.open("wb") as f:
