@@ -125,8 +125,15 @@ async def test_faults_blocked_and_never_started_users_are_counted_right(emulator
         await admin.wait_messages(1, timeout=10)
         summary = await compose(admin, ["Родители", "5–9", SCHOOL_B], "Родительское собрание", ack=False)
         assert "Получателей: 17" in summary
-        emulator.set_faults(method="sendMessage", seed=7, error_rate=0.2, error_status=502, reset_rate=0.1)
-        emulator.force_429(3, retry_after=1)
+        emulator.set_faults(
+            method="sendMessage",
+            seed=7,
+            error_rate=0.2,
+            error_status=502,
+            reset_rate=0.1,
+            force_429=3,
+            retry_after=1,
+        )
         await admin.press("📤 Отправить")
         await until(app, select(Broadcast.status), BroadcastStatus.done, timeout=60)
         await outbox_drained(app, timeout=60)
