@@ -29,7 +29,9 @@ async def serve(args: argparse.Namespace) -> None:
     for chat_id in range(args.first_id, args.first_id + args.users):
         emulator.user(chat_id).started = True
     if args.error_rate or args.reset_rate:
-        emulator.set_faults(seed=args.seed, error_rate=args.error_rate, error_status=502, reset_rate=args.reset_rate)
+        emulator.set_faults(
+            seed=args.seed, error_rate=args.error_rate, error_status=502, reset_rate=args.reset_rate
+        )
     await emulator.start()
     print(f"READY {emulator.url}", flush=True)
     stop = asyncio.Event()

@@ -19,6 +19,7 @@ import json
 import sqlite3
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from aiogram import Bot
@@ -58,7 +59,9 @@ async def plain(bot: Bot, chats: list[int], args: argparse.Namespace, done: list
     return {"ok": ok, "failed": failed, "rate_limited": seen_429}
 
 
-async def broadcaster(bot: Bot, chats: list[int], args: argparse.Namespace, done: list[int]) -> dict[str, int]:
+async def broadcaster(
+    bot: Bot, chats: list[int], args: argparse.Namespace, done: list[int]
+) -> dict[str, int]:
     from aiogram_broadcaster import Broadcaster
     from aiogram_broadcaster.contents import TextContent
     from aiogram_broadcaster.intervals import SimpleInterval
@@ -106,8 +109,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         await bot.session.close()
     result["seconds"] = round(time.monotonic() - started, 3)
     result["peak_rss_mib"] = round(peak_rss_mib(), 1)
-    with open(args.done, "w") as f:
-        f.write("\n".join(str(c) for c in done))
+    Path(args.done).write_text("\n".join(str(c) for c in done))  # noqa: ASYNC240 (once, at the end)
     return result
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 
 from models import Outbox, OutboxStatus, Priority, User
 from models.base import utcnow
@@ -46,5 +46,12 @@ async def seed(database_url: str, n: int, first_chat: int = FIRST_CHAT, chunk: i
                         for i in range(start, stop)
                     ],
                 )
+            if conn.dialect.name == "postgresql":  # ids were given: move the sequences past them
+                for table in ("users", "outbox"):
+                    await conn.execute(
+                        text(
+                            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
+                        )
+                    )
     finally:
         await engine.dispose()
