@@ -75,6 +75,7 @@ async def main(args: argparse.Namespace) -> dict[str, float | int]:
         "rate_limited": stats.rate_limited,
         "peak_rss_mib": round(peak_rss_mib(), 1),
         "seconds": round(time.monotonic() - started, 3),
+        "send_span_s": round((stats.last_sent_at or 0.0) - (stats.first_sent_at or 0.0), 3),
         "max_unsettled": delivery.max_unsettled,
     }
 
@@ -87,7 +88,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--paid", action="store_true")
     parser.add_argument("--budget", type=float, default=3600.0)
     parser.add_argument("--lease", type=float, default=120.0)
-    parser.add_argument("--backoff", type=float, default=2.0)
+    parser.add_argument("--backoff", type=float, default=0.5)
     return parser.parse_args(argv)
 
 

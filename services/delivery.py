@@ -64,6 +64,8 @@ class DeliveryStats:
     failed: int = 0
     rate_limited: int = 0
     by_kind: dict[str, int] = field(default_factory=dict)
+    first_sent_at: float | None = None  # time.monotonic() of the first and last accepted send
+    last_sent_at: float | None = None
 
 
 class SendError(Exception):
@@ -125,8 +127,8 @@ class Delivery:
         per_chat_interval: float = 1.05,
         batch_size: int | None = None,
         concurrency: int | None = None,
-        max_attempts: int = 5,
-        backoff: float = 2.0,  # seconds before the first retry; doubles each time
+        max_attempts: int = 8,
+        backoff: float = 0.5,  # seconds before the first retry; doubles each time (about a minute in all)
         request_timeout: float = 15.0,
         lease: timedelta = timedelta(minutes=2),
         hold: HoldPolicy | None = None,
@@ -427,6 +429,9 @@ class Delivery:
         finally:
             self._last_sent[row.chat_id] = time.monotonic()
         self.stats.sent += 1
+        self.stats.last_sent_at = time.monotonic()
+        if self.stats.first_sent_at is None:
+            self.stats.first_sent_at = self.stats.last_sent_at
         self.stats.by_kind[row.kind] = self.stats.by_kind.get(row.kind, 0) + 1
         return _Outcome(
             row.id,
