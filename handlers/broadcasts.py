@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.callbacks import BroadcastAckCb, BroadcastCb, BroadcastStepCb
 from bot.filters import HasRole
 from handlers.keyboards import rows
-from models import Role, School
+from models import BroadcastStatus, Municipality, Role, School
 from services import broadcast_audience, broadcasts, directory
 from services.broadcast_audience import AudienceError, AudienceFilter
 from services.broadcasts import BroadcastError, ReportRefresher
@@ -120,8 +120,6 @@ async def begin(message: Message, state: FSMContext, session: AsyncSession, prof
 async def choose_municipality(
     query: CallbackQuery, callback_data: BroadcastStepCb, state: FSMContext, session: AsyncSession
 ) -> None:
-    from models import Municipality
-
     if not callback_data.value.isdigit() or await session.get(Municipality, int(callback_data.value)) is None:
         await _refuse(query)
         return
@@ -353,7 +351,7 @@ async def drop(
 ) -> None:
     try:
         broadcast = await broadcasts.own_broadcast(session, callback_data.id, profile.user.id)
-        if broadcast.status.value != "draft":
+        if broadcast.status is not BroadcastStatus.draft:
             raise BroadcastError("not_draft")
         await broadcasts.cancel(session, broadcast.id, profile.user.id)
     except BroadcastError as exc:

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from models import Broadcast, BroadcastStatus, Outbox, OutboxStatus, Role, User
 from tests.conftest import ADMIN_ID
 from tests.dbcheck import outbox_drained, rows, scalar
-from tests.flows import CHUKHLOMA, KOSTROMA, SCHOOL_A, SCHOOL_B
+from tests.flows import CHUKHLOMA, KOSTROMA, SCHOOL_A, SCHOOL_B, press_and_wait_edit, send_and_wait
 from tests.flows_broadcasts import add_person, compose, running_app
 
 HEADING = "📢 Объявление"
@@ -226,3 +226,27 @@ async def test_wrong_input_in_the_dialog_is_answered_politely(app, emulator):
     await teacher.wait_messages(count + 1, timeout=10)
     assert "слишком длинное" in (teacher.last.text or "")
     assert await scalar(app, select(func.count()).select_from(Broadcast)) == 0
+
+
+async def test_a_document_with_a_caption_reaches_the_whole_school(app, emulator):
+    teacher = await add_person(app, emulator, 3601, Role.teacher, SCHOOL_A)
+    pupil = await add_person(app, emulator, 3602, Role.student, SCHOOL_A, 5)
+    parent = await add_person(app, emulator, 3603, Role.parent, SCHOOL_A, 11)
+    await send_and_wait(teacher, "/broadcast", timeout=10)
+    await press_and_wait_edit(teacher, "Вся школа", timeout=10)
+    await press_and_wait_edit(teacher, "Ученики и родители", timeout=10)
+    count = len(teacher.bot_messages)
+    await teacher.send_document(
+        "plan.pdf", b"%PDF-1.4 plan", mime_type="application/pdf", caption="План недели"
+    )
+    await teacher.wait_messages(count + 1, timeout=10)
+    await teacher.press("Нет")
+    await teacher.wait_for(lambda u: "Получателей: 2" in (u.last.text or ""), timeout=10)
+    preview = teacher.bot_messages[-2]
+    assert preview.document is not None and preview.document.file_name == "plan.pdf"
+    await teacher.press("📤 Отправить")
+    for user in (pupil, parent):
+        await user.wait_for(lambda u: any(m.document is not None for m in u.bot_messages), timeout=10)
+        message = user.bot_messages[-1]
+        assert message.caption == f"{HEADING}\n\nПлан недели"
+        assert message.document is not None and message.document.data == b"%PDF-1.4 plan"
