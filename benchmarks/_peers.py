@@ -102,6 +102,7 @@ async def broadcaster(
 
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
+    baseline = peak_rss_mib()
     chats = chat_ids(args.database_file)
     bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(args.api_url)))
     done: list[int] = []
@@ -116,6 +117,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     # Only the successful sends are timed (first to last), as for the engine.
     result["send_span_s"] = round(span[-1] - span[0], 3) if len(span) > 1 else 0.0
     result["peak_rss_mib"] = round(peak_rss_mib(), 1)
+    result["baseline_rss_mib"] = round(baseline, 1)
     Path(args.done).write_text("\n".join(str(c) for c in done))  # noqa: ASYNC240 (once, at the end)
     return result
 

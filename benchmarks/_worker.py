@@ -41,6 +41,7 @@ def peak_rss_mib() -> float:
 
 
 async def main(args: argparse.Namespace) -> dict[str, float | int]:
+    baseline = peak_rss_mib()  # the interpreter with aiogram, SQLAlchemy and the models loaded
     engine = create_engine(args.database_url)
     sessions = create_session_factory(engine)
     bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(args.api_url), limit=512))
@@ -74,6 +75,7 @@ async def main(args: argparse.Namespace) -> dict[str, float | int]:
         "failed": stats.failed,
         "rate_limited": stats.rate_limited,
         "peak_rss_mib": round(peak_rss_mib(), 1),
+        "baseline_rss_mib": round(baseline, 1),
         "seconds": round(time.monotonic() - started, 3),
         "send_span_s": round((stats.last_sent_at or 0.0) - (stats.first_sent_at or 0.0), 3),
         "max_unsettled": delivery.max_unsettled,

@@ -8,8 +8,8 @@ holding the audience as queued outbox rows. Each runs in its own process for at 
 
 Figures: deliveries per second over the sender's own running time, 429s received, lost (recipients the
 sender finished with — sent or gave up — that never got the message), duplicated (extra copies
-delivered), peak RSS of the sending process (aiogram alone takes ~165 MiB here), and the share of the
-limit sustained.
+delivered), peak RSS of the sending process and its growth over the process with its imports loaded
+(aiogram alone takes ~165 MiB here), and the share of the limit sustained.
 """
 
 from __future__ import annotations
@@ -144,6 +144,7 @@ async def _one(approach: str, users: int, limit: int, window: float) -> dict[str
             "lost": len([c for c in finished if by_chat.get(c, 0) == 0]),
             "duplicated": sum(v - 1 for v in by_chat.values() if v > 1),
             "peak_rss_mib": float(result["peak_rss_mib"]),
+            "rss_growth_mib": round(float(result["peak_rss_mib"]) - float(result["baseline_rss_mib"]), 1),
             "send_span_s": span,
             "sender_seconds": seconds,
         },

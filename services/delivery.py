@@ -244,13 +244,14 @@ class Delivery:
             ids = list((await session.scalars(due)).all())
             if not ids:
                 return []
-            await session.execute(
+            claim = (
                 update(Outbox)
                 .where(Outbox.id.in_(ids), Outbox.status == OutboxStatus.pending)
                 .values(status=OutboxStatus.sending, not_before=now + self.lease)
+                .returning(Outbox)
+                .execution_options(synchronize_session=False)
             )
-            rows = (await session.scalars(select(Outbox).where(Outbox.id.in_(ids)))).all()
-            claimed = [r for r in rows if r.status is OutboxStatus.sending]
+            claimed = list((await session.scalars(claim)).all())
             claimed.sort(key=lambda r: (r.priority, r.id))
             return claimed
 
