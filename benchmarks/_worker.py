@@ -65,6 +65,7 @@ async def main(args: argparse.Namespace) -> dict[str, float | int]:
                     break
             await asyncio.sleep(0.2)
     finally:
+        await delivery.close()
         await bot.session.close()
         await engine.dispose()
     stats = delivery.stats

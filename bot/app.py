@@ -80,6 +80,7 @@ class App:
                 await self._polling
             self._polling = None
         await self.dispatcher.storage.close()
+        await self.delivery.close()
         await self.bot.session.close()
         await self.engine.dispose()
 

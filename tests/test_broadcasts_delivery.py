@@ -89,6 +89,7 @@ async def test_every_message_arrives_despite_5xx_timeouts_resets_and_429(emulato
             )
         assert statuses == {OutboxStatus.sent: 60}
     finally:
+        await delivery.close()
         await bot.session.close()
         await engine.dispose()
 
@@ -133,6 +134,7 @@ async def test_permanent_errors_give_up_with_the_reason(emulator, database_url):
         assert sorted(inactive) == [FIRST_CHAT + 1, FIRST_CHAT + 2]
         assert [s for c, s in by_chat.items() if s is OutboxStatus.sent] == [OutboxStatus.sent] * 3
     finally:
+        await delivery.close()
         await bot.session.close()
         await engine.dispose()
 
@@ -163,6 +165,7 @@ async def test_a_personal_message_overtakes_a_mass_broadcast(emulator, database_
         # already claimed (2 × 50), not for the broadcast.
         assert after >= 400 - 60 - 2 * delivery.batch_size - delivery.batch_size
     finally:
+        await delivery.close()
         await bot.session.close()
         await engine.dispose()
 
@@ -178,6 +181,7 @@ async def test_pacing_stays_under_the_limits_without_429(emulator, database_url)
         assert emulator.counters.too_many_requests == 0
         assert emulator.counters.delivered_total == 93
     finally:
+        await delivery.close()
         await bot.session.close()
         await engine.dispose()
 
