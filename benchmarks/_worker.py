@@ -53,6 +53,7 @@ async def main(args: argparse.Namespace) -> dict[str, float | int]:
         paid=args.paid,
         lease=timedelta(seconds=args.lease),
         backoff=args.backoff,
+        batch_size=args.batch,
     )
     started = time.monotonic()
     deadline = started + args.budget
@@ -92,6 +93,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--budget", type=float, default=3600.0)
     parser.add_argument("--lease", type=float, default=120.0)
     parser.add_argument("--backoff", type=float, default=0.5)
+    parser.add_argument("--batch", type=int, default=None, help="rows per claim (default: a quarter second)")
     return parser.parse_args(argv)
 
 

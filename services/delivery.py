@@ -141,8 +141,9 @@ class Delivery:
         self.paid = paid
         self.pacer = Pacer(rate, burst=max(1, int(rate * 0.05)))
         self.per_chat_interval = per_chat_interval
-        # About half a second of sending per batch: a personal message claimed next waits little.
-        self.batch_size = batch_size or max(5, min(500, int(rate / 2)))
+        # About a quarter second of sending per batch: a personal message claimed next waits little,
+        # and few rows are in memory (or unsettled, should the process die).
+        self.batch_size = batch_size or max(5, min(250, int(rate / 4)))
         self.concurrency = concurrency or max(8, min(256, int(rate / 4)))
         self.max_attempts = max_attempts
         self.backoff = backoff
