@@ -35,6 +35,9 @@ REPORT_KIND = "broadcast_report"
 TEXT_LIMIT = 3500  # Telegram allows 4096; room for the heading
 CAPTION_LIMIT = 900  # Telegram allows 1024
 CANCELLED = "cancelled"
+# Rows that did not go because the author stopped the broadcast: still queued ("cancelled"), or already
+# claimed by the engine and found obsolete when rendered ("obsolete").
+STOPPED = (CANCELLED, "obsolete")
 
 
 class BroadcastError(Exception):
@@ -193,11 +196,11 @@ async def report(session: AsyncSession, broadcast_id: int) -> Report:
         func.sum(case((status == OutboxStatus.undeliverable, 1), else_=0)),
         func.sum(
             case(
-                ((status == OutboxStatus.failed) & (func.coalesce(Outbox.last_error, "") != CANCELLED), 1),
+                ((status == OutboxStatus.failed) & func.coalesce(Outbox.last_error, "").not_in(STOPPED), 1),
                 else_=0,
             )
         ),
-        func.sum(case(((status == OutboxStatus.failed) & (Outbox.last_error == CANCELLED), 1), else_=0)),
+        func.sum(case(((status == OutboxStatus.failed) & Outbox.last_error.in_(STOPPED), 1), else_=0)),
         func.sum(case((status.in_([OutboxStatus.pending, OutboxStatus.sending]), 1), else_=0)),
     ).where(Outbox.broadcast_id == broadcast_id)
     row = (await session.execute(query)).one()
