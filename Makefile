@@ -33,6 +33,7 @@ pytest:
 	$(VENV)/bin/pytest -q
 
 bench: install locales
+	@$(PY) -m pip install -q --disable-pip-version-check -e '.[dev,bench]'
 	$(PY) -m benchmarks $(ARGS)
 
 clean:

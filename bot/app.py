@@ -30,6 +30,7 @@ from models.migrate import upgrade
 from scheduler.event_jobs import EventJobs, add_event_jobs
 from scheduler.jobs import OutboxWakeup, build_scheduler
 from scheduler.monthly import add_monthly_summary_job
+from services.broadcasts import ReportRefresher, broadcast_renderer, report_renderer
 from services.delivery import Delivery
 from services.monthly_summary import KIND as MONTHLY_SUMMARY
 from services.monthly_summary import monthly_summary_renderer
@@ -87,6 +88,7 @@ class App:
                 await self._polling
             self._polling = None
         await self.dispatcher.storage.close()
+        await self.delivery.close()
         await self.bot.session.close()
         await self.engine.dispose()
 
@@ -109,11 +111,20 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
     bot = Bot(token, session=AiohttpSession(api=api), default=DefaultBotProperties(parse_mode=ParseMode.HTML))
     i18n = build_i18n(settings.default_locale)
     clock = clock or SystemClock()
+    reports = ReportRefresher(bot, sessions, i18n)
+    renderers = {
+        **event_renderers(i18n, clock),
+        MONTHLY_SUMMARY: monthly_summary_renderer(i18n),
+        "broadcast": broadcast_renderer(i18n),
+        "broadcast_report": report_renderer(i18n),
+    }
     delivery = Delivery(
         bot,
         sessions,
-        {**event_renderers(i18n, clock), MONTHLY_SUMMARY: monthly_summary_renderer(i18n)},
-        rate=settings.outbox_rate,
+        renderers,
+        rate=settings.delivery_rate,
+        paid=settings.paid_broadcast,
+        on_settled=reports,
         hold=quiet_hours_policy(clock, settings.zone),
     )
     scheduler = build_scheduler(delivery, settings.zone, settings.outbox_interval)
@@ -125,6 +136,7 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
     dispatcher["settings"] = settings
     dispatcher["outbox_wakeup"] = wakeup
     dispatcher["clock"] = clock
+    dispatcher["report_refresher"] = reports
     # One user's updates in order, before the FSM reads their dialog state.
     dispatcher.update.outer_middleware.unregister(dispatcher.fsm)
     dispatcher.update.outer_middleware(PerUserOrderMiddleware())

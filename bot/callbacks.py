@@ -30,3 +30,23 @@ class StatsCb(CallbackData, prefix="rep"):
 
     action: str
     value: str
+
+
+class BroadcastStepCb(CallbackData, prefix="bs"):
+    """A choice in the broadcast dialog (audience, roles, grades, school, acknowledgement)."""
+
+    step: str
+    value: str
+
+
+class BroadcastCb(CallbackData, prefix="bc"):
+    """An action on the author's own broadcast: send, drop (draft), stop (while sending)."""
+
+    action: str
+    id: int
+
+
+class BroadcastAckCb(CallbackData, prefix="ba"):
+    """«I have read it» under a broadcast; the server looks up the presser's own copy."""
+
+    id: int

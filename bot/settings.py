@@ -28,7 +28,9 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(default=None, alias="REDIS_URL")
     default_locale: str = Field(default="ru", alias="DEFAULT_LOCALE")
     sandbox_port: int = Field(default=8081, ge=1, le=65535, alias="SANDBOX_PORT")
-    outbox_rate: float = Field(default=25.0, gt=0, le=1000, alias="OUTBOX_RATE")
+    outbox_rate: float = Field(default=30.0, gt=0, le=1000, alias="OUTBOX_RATE")
+    paid_broadcast: bool = Field(default=False, alias="PAID_BROADCAST")
+    outbox_paid_rate: float = Field(default=1000.0, gt=0, le=1000, alias="OUTBOX_PAID_RATE")
     outbox_interval: float = Field(default=1.0, gt=0, le=60, alias="OUTBOX_INTERVAL")
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
     # Event reminders: minutes before the start, e.g. "24h,2h" or "1440,120"; and how often timers run.
@@ -121,6 +123,11 @@ class Settings(BaseSettings):
     def sandbox(self) -> bool:
         """Without a token the bot runs against the local Bot API emulator."""
         return self.bot_token is None
+
+    @property
+    def delivery_rate(self) -> float:
+        """Messages per second the delivery engine may send: Telegram's paid broadcasts allow up to 1000."""
+        return self.outbox_paid_rate if self.paid_broadcast else self.outbox_rate
 
     @property
     def zone(self) -> ZoneInfo:

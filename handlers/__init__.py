@@ -4,6 +4,7 @@ from aiogram import Router
 
 from handlers import (
     attendance,
+    broadcasts,
     common,
     directory_import,
     event_import,
@@ -35,6 +36,7 @@ FEATURES = (
     privacy.router,
     directory_import.router,
     export.router,
+    broadcasts.router,
     common.router,
 )
 

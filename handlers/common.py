@@ -38,6 +38,7 @@ COMMANDS: list[tuple[str, LazyProxy, frozenset[Role] | None]] = [
     ("events", __("change or cancel my events"), frozenset({Role.coordinator, Role.teacher})),
     ("attendance", __("mark who came to an event"), frozenset({Role.coordinator, Role.teacher})),
     ("plan", __("import a plan of events from a spreadsheet"), frozenset({Role.coordinator})),
+    ("broadcast", __("send an announcement"), frozenset({Role.teacher, Role.coordinator})),
 ]
 
 

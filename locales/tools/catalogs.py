@@ -45,7 +45,9 @@ def russian_seeds() -> dict[str, str]:
 def update() -> None:
     RU = russian_seeds()
     for language in ("ru", "en"):
-        template = extract()  # fresh per language: babel may share message objects with the catalog
+        # A fresh template per language: Babel's update adopts the template's Message objects, so a
+        # shared one would carry the Russian strings into the English catalog.
+        template = extract()
         path = po_path(language)
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.exists():

@@ -1,0 +1,261 @@
+"""Broadcasts end to end through the emulator, in Russian (and English for an English-speaking parent)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import func, select
+
+from models import Broadcast, BroadcastStatus, Outbox, OutboxStatus, Role, User
+from tests.conftest import ADMIN_ID
+from tests.dbcheck import outbox_drained, rows, scalar
+from tests.flows import CHUKHLOMA, KOSTROMA, SCHOOL_A, SCHOOL_B, press_and_wait_edit, send_and_wait
+from tests.flows_broadcasts import add_person, compose, running_app
+
+HEADING = "📢 Объявление"
+
+
+async def until(app, query, expected, timeout: float = 10.0) -> None:
+    """Wait until the database says `expected` (the bot handles updates asynchronously)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while await scalar(app, query) != expected:
+        assert asyncio.get_running_loop().time() < deadline, f"{query} never became {expected!r}"
+        await asyncio.sleep(0.05)
+
+
+def received(user) -> list[str]:
+    return [
+        m.content or ""
+        for m in user.bot_messages
+        if HEADING in (m.content or "") or "Announcement" in (m.content or "")
+    ]
+
+
+async def test_teacher_sends_to_parents_of_their_classes_with_acknowledgement(app, emulator):
+    teacher = await add_person(app, emulator, 3001, Role.teacher, SCHOOL_A, classes=(9,))
+    parent9 = await add_person(app, emulator, 3002, Role.parent, SCHOOL_A, 9)
+    parent9_en = await add_person(app, emulator, 3003, Role.parent, SCHOOL_A, 9, language="en")
+    parent10 = await add_person(app, emulator, 3004, Role.parent, SCHOOL_A, 10)  # not their class
+    pupil9 = await add_person(app, emulator, 3005, Role.student, SCHOOL_A, 9)  # parents only
+    other_school = await add_person(app, emulator, 3006, Role.parent, SCHOOL_B, 9)
+
+    summary = await compose(teacher, ["Мои классы (9)", "Родители"], "Собрание в пятницу в 18:00", ack=True)
+    assert "Получателей: 2" in summary
+    assert "родители ваших классов (классы: 9)" in summary
+    preview = teacher.bot_messages[-2]
+    assert "Собрание в пятницу в 18:00" in (preview.text or "")
+    assert preview.button_labels == ["✅ Ознакомлен(а)"]
+
+    report_id = teacher.last.message_id
+    await teacher.press("📤 Отправить")
+    await parent9.wait_for(lambda u: bool(received(u)), timeout=10)
+    await parent9_en.wait_for(lambda u: bool(received(u)), timeout=10)
+    assert received(parent9) == [f"{HEADING}\n\nСобрание в пятницу в 18:00"]
+    assert parent9.last.button_labels == ["✅ Ознакомлен(а)"]
+    assert "📢 Announcement" in (parent9_en.last.text or "")
+    assert parent9_en.last.button_labels == ["✅ I have read it"]
+    await outbox_drained(app)
+    for user in (parent10, pupil9, other_school):
+        assert received(user) == []
+
+    await teacher.wait_for(lambda u: "Завершена" in (u.bot_messages[-1].text or ""), timeout=10)
+    final = teacher.bot_messages[-1].text or ""  # the final report arrives as a new message
+    assert "Рассылка №1 — Завершена." in final
+    assert "Доставлено: 2" in final and "Ожидают отправки: 0" in final and "Ознакомились: 0" in final
+
+    await parent9.press("✅ Ознакомлен(а)")
+    answer = await parent9.wait_callback_answer(timeout=10)
+    assert "Спасибо" in (answer.text or "")
+    acked = await scalar(app, select(func.count()).where(Outbox.acknowledged_at.is_not(None)))
+    assert acked == 1
+    await teacher.wait_for(
+        lambda u: any(
+            "Ознакомились: 1" in (m.text or "") for m in u.bot_messages if m.message_id == report_id
+        ),
+        timeout=10,
+    )
+
+
+async def test_coordinator_filters_by_role_grade_and_school(app, emulator):
+    admin = emulator.user(ADMIN_ID, language_code="ru")
+    await admin.send("/start")
+    await admin.wait_messages(1, timeout=10)
+    teacher_a = await add_person(app, emulator, 3101, Role.teacher, SCHOOL_A)
+    teacher_b = await add_person(app, emulator, 3102, Role.teacher, SCHOOL_B)
+    pupil = await add_person(app, emulator, 3103, Role.student, SCHOOL_A, 10)
+    chukhloma_teacher = await add_person(app, emulator, 3104, Role.teacher, "МОУ Чухломская средняя школа")
+
+    summary = await compose(
+        admin, [KOSTROMA, "Педагоги", "Все классы", SCHOOL_A], "<b>Семинар</b> для педагогов", ack=False
+    )
+    assert "Получателей: 1" in summary
+    await admin.press("📤 Отправить")
+    await teacher_a.wait_for(lambda u: bool(received(u)), timeout=10)
+    # Typed tags are the author's text, not formatting: shown literally, never parsed as HTML.
+    assert received(teacher_a) == [f"{HEADING}\n\n<b>Семинар</b> для педагогов"]
+    assert teacher_a.last.buttons == []
+    await outbox_drained(app)
+    assert received(teacher_b) == [] and received(pupil) == [] and received(chukhloma_teacher) == []
+
+    # Everybody of every school of Chukhloma: the Chukhloma teacher only.
+    summary = await compose(
+        admin, [CHUKHLOMA, "Все", "Все классы", "Все школы муниципалитета"], "Ярмарка", ack=False
+    )
+    assert "Получателей: 1" in summary
+
+
+async def test_faults_blocked_and_never_started_users_are_counted_right(emulator, database_url):
+    async with running_app(emulator, database_url, OUTBOX_RATE=100.0) as app:
+        app.delivery.backoff = 0.05
+        app.delivery.request_timeout = 1.0
+        admin = await add_person(app, emulator, 3200, Role.coordinator, municipality=KOSTROMA)
+        ok = [await add_person(app, emulator, 3210 + i, Role.parent, SCHOOL_B, 7) for i in range(12)]
+        blocked = [await add_person(app, emulator, 3230 + i, Role.parent, SCHOOL_B, 7) for i in range(3)]
+        never = [
+            await add_person(app, emulator, 3240 + i, Role.parent, SCHOOL_B, 7, started=False)
+            for i in range(2)
+        ]
+        known = await add_person(app, emulator, 3250, Role.parent, SCHOOL_B, 7)
+        known.block()  # the bot is told (my_chat_member) and leaves them out of the audience
+        await until(app, select(User.is_active).where(User.telegram_id == 3250), False)
+        blocked[0].blocked = True  # blocked while the bot was away: it learns from the 403
+        blocked[1].blocked = True
+        blocked[2].deactivate()  # a deleted account: 403 "user is deactivated"
+        await admin.send("/start")
+        await admin.wait_messages(1, timeout=10)
+        summary = await compose(admin, ["Родители", "5–9", SCHOOL_B], "Родительское собрание", ack=False)
+        assert "Получателей: 17" in summary
+        emulator.set_faults(
+            method="sendMessage",
+            seed=7,
+            error_rate=0.2,
+            error_status=502,
+            reset_rate=0.1,
+            force_429=3,
+            retry_after=1,
+        )
+        await admin.press("📤 Отправить")
+        await until(app, select(Broadcast.status), BroadcastStatus.done, timeout=60)
+        await outbox_drained(app, timeout=60)
+        emulator.clear_faults()
+        assert emulator.counters.too_many_requests >= 3
+        assert emulator.counters.by_status.get(502, 0) > 0 and emulator.counters.by_status.get(0, 0) > 0
+        for user in ok:
+            assert len(received(user)) == 1, user.dump()
+        counts = emulator.counters.delivered_by_chat
+        assert all(counts.get(u.id, 0) == 1 for u in ok)
+        assert all(counts.get(u.id, 0) == 0 for u in blocked + never)
+        await admin.wait_for(lambda u: "Завершена" in (u.bot_messages[-1].text or ""), timeout=20)
+        final = admin.bot_messages[-1].text or ""
+        assert "Доставлено: 12" in final
+        assert "Заблокировали бота или не запускали его: 5" in final
+        assert "Не доставлено из-за ошибки: 0" in final
+        inactive = await rows(
+            app, select(User.telegram_id).where(User.is_active.is_(False)).order_by(User.telegram_id)
+        )
+        assert [r[0] for r in inactive] == [u.id for u in blocked + never] + [3250]
+
+
+async def test_stop_before_everything_is_sent(emulator, database_url):
+    async with running_app(emulator, database_url, OUTBOX_RATE=2.0) as app:
+        teacher = await add_person(app, emulator, 3301, Role.teacher, SCHOOL_A)
+        for i in range(20):
+            await add_person(app, emulator, 3310 + i, Role.student, SCHOOL_A, 8)
+        await compose(teacher, ["Вся школа", "Ученики"], "Экскурсия отменяется", ack=False)
+        await teacher.press("📤 Отправить")
+        await teacher.wait_for(lambda u: "⛔ Остановить рассылку" in u.last.button_labels, timeout=10)
+        await teacher.press("⛔ Остановить рассылку")
+        answer = await teacher.wait_callback_answer(timeout=10)
+        assert "Рассылка остановлена" in (answer.text or "")
+        await outbox_drained(app, timeout=20)
+        status = await scalar(app, select(Broadcast.status))
+        assert status is BroadcastStatus.cancelled
+        sent = await scalar(app, select(func.count()).where(Outbox.status == OutboxStatus.sent))
+        stopped = await scalar(
+            app, select(func.count()).where(Outbox.last_error.in_(["cancelled", "obsolete"]))
+        )
+        assert sent + stopped == 20 and stopped > 0
+        assert emulator.counters.delivered_total - 0 >= sent
+        # The report catches up with rows that were already claimed when the author stopped it.
+        await teacher.wait_for(
+            lambda u: (
+                "Остановлена автором" in (u.bot_messages[-1].text or "")
+                and f"Не отправлено (остановлено): {stopped}" in (u.bot_messages[-1].text or "")
+                and "Ожидают отправки: 0" in (u.bot_messages[-1].text or "")
+            ),
+            timeout=10,
+        )
+
+
+async def test_parent_cannot_broadcast_and_forged_buttons_change_nothing(app, emulator):
+    parent = await add_person(app, emulator, 3401, Role.parent, SCHOOL_A, 9)
+    teacher = await add_person(app, emulator, 3402, Role.teacher, SCHOOL_A)
+    intruder = await add_person(app, emulator, 3403, Role.teacher, SCHOOL_B)
+    await parent.send("/broadcast")
+    await parent.wait_messages(1, timeout=10)
+    await parent.wait_for(lambda u: "только педагогам и координаторам" in (u.last.text or ""), timeout=10)
+
+    summary = await compose(teacher, ["Вся школа", "Ученики и родители"], "Важно", ack=False)
+    assert "Получателей: 1" in summary
+    draft_id = await scalar(app, select(Broadcast.id))
+    # Another school's teacher and a parent try to send the draft with forged button data.
+    for user in (intruder, parent):
+        await user.press(data=f"bc:send:{draft_id}", force=True)
+        answer = await user.wait_callback_answer(timeout=10)
+        assert answer.show_alert
+    # A teacher forging a "teachers of the municipality" choice is refused.
+    await send_and_wait_ok(intruder)
+    await intruder.press(data="bs:roles:t", force=True)
+    answer = await intruder.wait_callback_answer(timeout=10)
+    assert "недействительна" in (answer.text or "")
+    assert await scalar(app, select(func.count()).select_from(Outbox)) == 0
+    assert await scalar(app, select(Broadcast.status)) is BroadcastStatus.draft
+
+
+async def send_and_wait_ok(user) -> None:
+    count = len(user.bot_messages)
+    await user.send("/broadcast")
+    await user.wait_messages(count + 1, timeout=10)
+    await user.press("Вся школа")
+    await user.wait_for(lambda u: "Кто получит" in (u.last.text or ""), timeout=10)
+
+
+async def test_wrong_input_in_the_dialog_is_answered_politely(app, emulator):
+    teacher = await add_person(app, emulator, 3501, Role.teacher, SCHOOL_A)
+    await teacher.send("/broadcast")
+    await teacher.wait_messages(1, timeout=10)
+    await teacher.send("привет")
+    await teacher.wait_for(lambda u: "выберите вариант кнопкой" in (u.last.text or ""), timeout=10)
+    await teacher.press("Вся школа")
+    await teacher.wait_for(lambda u: "Кто получит" in (u.bot_messages[0].text or ""), timeout=10)
+    await teacher.press("Родители")
+    await teacher.wait_for(lambda u: "текст объявления" in (u.bot_messages[0].text or ""), timeout=10)
+    count = len(teacher.bot_messages)
+    await teacher.send("я" * 3600)
+    await teacher.wait_messages(count + 1, timeout=10)
+    assert "слишком длинное" in (teacher.last.text or "")
+    assert await scalar(app, select(func.count()).select_from(Broadcast)) == 0
+
+
+async def test_a_document_with_a_caption_reaches_the_whole_school(app, emulator):
+    teacher = await add_person(app, emulator, 3601, Role.teacher, SCHOOL_A)
+    pupil = await add_person(app, emulator, 3602, Role.student, SCHOOL_A, 5)
+    parent = await add_person(app, emulator, 3603, Role.parent, SCHOOL_A, 11)
+    await send_and_wait(teacher, "/broadcast", timeout=10)
+    await press_and_wait_edit(teacher, "Вся школа", timeout=10)
+    await press_and_wait_edit(teacher, "Ученики и родители", timeout=10)
+    count = len(teacher.bot_messages)
+    await teacher.send_document(
+        "plan.pdf", b"%PDF-1.4 plan", mime_type="application/pdf", caption="План недели"
+    )
+    await teacher.wait_messages(count + 1, timeout=10)
+    await teacher.press("Нет")
+    await teacher.wait_for(lambda u: "Получателей: 2" in (u.last.text or ""), timeout=10)
+    preview = teacher.bot_messages[-2]
+    assert preview.document is not None and preview.document.file_name == "plan.pdf"
+    await teacher.press("📤 Отправить")
+    for user in (pupil, parent):
+        await user.wait_for(lambda u: any(m.document is not None for m in u.bot_messages), timeout=10)
+        message = user.bot_messages[-1]
+        assert message.caption == f"{HEADING}\n\nПлан недели"
+        assert message.document is not None and message.document.data == b"%PDF-1.4 plan"
