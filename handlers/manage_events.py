@@ -1,4 +1,5 @@
-"""/events: an organiser's upcoming events — move, change the place, or cancel (everyone signed up is told)."""
+"""/events: an organiser's upcoming events — move, change the place (everyone signed up is told), edit the title,
+the description or the number of seats (more seats go to the wait list), or cancel."""
 
 from __future__ import annotations
 
@@ -21,9 +22,20 @@ from bot.filters import HasRole
 from handlers import date_picker
 from handlers.keyboards import rows
 from handlers.new_event import error_text, zone_of
-from models import Role
+from models import Event, Role
 from services.cards import event_text, when
-from services.events import EventError, cancel_event, change_event, managed_event, managed_events
+from services.events import (
+    CAPACITY_MAX,
+    EventError,
+    SeatsTaken,
+    cancel_event,
+    change_event,
+    edit_details,
+    managed_event,
+    managed_events,
+    seats_taken,
+    set_capacity,
+)
 from services.notifications import card_context
 from services.people import Profile
 
@@ -36,6 +48,13 @@ Wakeup = Callable[[], Awaitable[None]]
 class Manage(StatesGroup):
     move = State()
     venue = State()
+    title = State()
+    description = State()
+    seats = State()
+
+
+# What may be typed for «no limit» (besides the translated word).
+NO_LIMIT_WORDS = frozenset({"без ограничений", "без ограничения", "нет ограничений", "no limit", "unlimited"})
 
 
 async def _edit(query: CallbackQuery, text: str, keyboard: InlineKeyboardMarkup | None = None) -> None:
@@ -68,6 +87,9 @@ def _actions(event_id: int) -> InlineKeyboardMarkup:
         [
             (_("🗓 Move"), ManageCb(event_id=event_id, action="move").pack()),
             (_("📍 Change the place"), ManageCb(event_id=event_id, action="venue").pack()),
+            (_("✏️ Title"), ManageCb(event_id=event_id, action="title").pack()),
+            (_("📝 Description"), ManageCb(event_id=event_id, action="descr").pack()),
+            (_("🎟 Number of seats"), ManageCb(event_id=event_id, action="seats").pack()),
             (_("❌ Cancel the event"), ManageCb(event_id=event_id, action="cancel").pack()),
         ],
         width=1,
@@ -104,6 +126,41 @@ async def on_action(
         await state.set_state(Manage.venue)
         await state.update_data(manage_event=event.id)
         await _edit(query, _("Type the new place (up to 300 characters)."))
+    elif action == "title":
+        await state.set_state(Manage.title)
+        await state.update_data(manage_event=event.id)
+        await _edit(
+            query,
+            _("Now: «{title}». Type the new title (up to 200 characters).").format(title=escape(event.title)),
+        )
+    elif action == "descr":
+        await state.set_state(Manage.description)
+        await state.update_data(manage_event=event.id)
+        await _edit(query, _("Type the new description (up to 3000 characters)."))
+    elif action == "seats":
+        await state.set_state(Manage.seats)
+        await state.update_data(manage_event=event.id)
+        going = await seats_taken(session, event.id)
+        now_text = str(event.capacity) if event.capacity is not None else _("no limit")
+        await _edit(
+            query,
+            _(
+                "Seats now: {now}; taken: {going}. Type the new number of seats (a whole number from 1 to "
+                "{max}) or press «No limit»."
+            ).format(now=now_text, going=going, max=CAPACITY_MAX),
+            rows([(_("No limit"), ManageCb(event_id=event.id, action="seats_none").pack())]),
+        )
+    elif action == "seats_none":
+        await state.clear()
+        try:
+            offered = await set_capacity(session, profile.user, event.id, None, clock.now())
+        except EventError as exc:
+            await query.answer(error_text(exc.code), show_alert=True)
+            return
+        await session.commit()
+        await outbox_wakeup()
+        await _edit(query, _seats_saved(None, len(offered)))
+        await _send_card(query.message, session, event.id, i18n)
     elif action == "cancel":
         confirm = rows(
             [
@@ -133,6 +190,38 @@ async def on_action(
         )
     else:
         await query.answer(_("This button is out of date."), show_alert=True)
+
+
+def _seats_saved(capacity: int | None, offered: int) -> str:
+    head = (
+        _("Saved: {n} seats.").format(n=capacity)
+        if capacity is not None
+        else _("Saved: the number of seats is not limited.")
+    )
+    if offered:
+        head += " " + _("Seats are offered to the first {n} on the wait list.").format(n=offered)
+    return head
+
+
+async def _send_card(message: object, session: AsyncSession, event_id: int, i18n: I18n) -> None:
+    """The event as it is now, with the organiser's buttons again."""
+    if not isinstance(message, Message):
+        return
+    event = await session.get(Event, event_id)
+    if event is None:
+        return
+    await session.refresh(event)
+    ctx = await card_context(session, event, i18n.current_locale)
+    await message.answer(event_text(event, ctx), reply_markup=_actions(event.id))
+
+
+def _edit_error(exc: EventError) -> str:
+    if isinstance(exc, SeatsTaken):
+        return _(
+            "Already {n} people are going (counting seats offered from the wait list), so there cannot be "
+            "fewer seats than {n}. Type a number of at least {n}, or send /cancel."
+        ).format(n=exc.taken)
+    return error_text(exc.code)
 
 
 async def _apply_change(
@@ -204,4 +293,83 @@ async def type_venue(
 @router.message(Manage.move, ~F.text.startswith("/"))
 @router.message(Manage.venue, ~F.text.startswith("/"))
 async def not_text(message: Message) -> None:
+    await message.answer(_("Please type the answer as text, or send /cancel to stop."))
+
+
+async def _current_event(
+    message: Message, state: FSMContext, session: AsyncSession, profile: Profile
+) -> int | None:
+    data = await state.get_data()
+    try:
+        event = await managed_event(session, profile.user, int(data.get("manage_event", 0)))
+    except EventError as exc:
+        await state.clear()
+        await message.answer(error_text(exc.code))
+        return None
+    return event.id
+
+
+@router.message(Manage.title, F.text, ~F.text.startswith("/"))
+@router.message(Manage.description, F.text, ~F.text.startswith("/"))
+async def type_details(
+    message: Message, state: FSMContext, session: AsyncSession, profile: Profile, clock: Clock, i18n: I18n
+) -> None:
+    event_id = await _current_event(message, state, session, profile)
+    if event_id is None:
+        return
+    text = message.text or ""
+    field = {"title": text} if await state.get_state() == Manage.title.state else {"description": text}
+    try:
+        await edit_details(session, profile.user, event_id, clock.now(), **field)
+    except EventError as exc:
+        await message.answer(_edit_error(exc))
+        return
+    await state.clear()
+    await session.commit()
+    await message.answer(_("Saved. From now on the event's cards show it."))
+    await _send_card(message, session, event_id, i18n)
+
+
+@router.message(Manage.seats, F.text, ~F.text.startswith("/"))
+async def type_seats(
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    profile: Profile,
+    clock: Clock,
+    i18n: I18n,
+    outbox_wakeup: Wakeup,
+) -> None:
+    event_id = await _current_event(message, state, session, profile)
+    if event_id is None:
+        return
+    text = (message.text or "").strip().lower().strip("«»\"'.")
+    capacity: int | None
+    if text in NO_LIMIT_WORDS or text == _("no limit").lower():
+        capacity = None
+    elif text.lstrip("-").isdigit() and len(text) <= 7:
+        capacity = int(text)
+    else:
+        await message.answer(
+            _("Please type the number of seats as a whole number from 1 to {max}, or «no limit».").format(
+                max=CAPACITY_MAX
+            )
+        )
+        return
+    try:
+        offered = await set_capacity(session, profile.user, event_id, capacity, clock.now())
+    except EventError as exc:
+        await message.answer(_edit_error(exc))
+        return
+    await state.clear()
+    await session.commit()
+    await outbox_wakeup()
+    await message.answer(_seats_saved(capacity, len(offered)))
+    await _send_card(message, session, event_id, i18n)
+
+
+@router.message(Manage.title, ~F.text.startswith("/"))
+@router.message(Manage.description, ~F.text.startswith("/"))
+@router.message(Manage.seats, ~F.text.startswith("/"))
+async def not_text_edit(message: Message) -> None:
     await message.answer(_("Please type the answer as text, or send /cancel to stop."))

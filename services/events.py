@@ -103,14 +103,32 @@ async def authority(session: AsyncSession, user: User | None) -> Authority:
     return Authority(admin=admin, municipalities=munis, schools=schools)
 
 
-def validate(draft: EventDraft, now: datetime) -> None:
-    title = draft.title.strip()
+def check_title(title: str) -> str:
+    """The title as stored: stripped, not empty, at most TITLE_MAX characters."""
+    title = title.strip()
     if not title:
         raise EventError("title_empty")
     if len(title) > TITLE_MAX:
         raise EventError("title_too_long")
-    if len(draft.description) > DESCRIPTION_MAX:
+    return title
+
+
+def check_description(description: str) -> str:
+    if len(description) > DESCRIPTION_MAX:
         raise EventError("description_too_long")
+    return description
+
+
+def check_capacity(capacity: int | None) -> int | None:
+    """None is «no limit»; otherwise a whole number from 1 to CAPACITY_MAX."""
+    if capacity is not None and not 0 < capacity <= CAPACITY_MAX:
+        raise EventError("capacity")
+    return capacity
+
+
+def validate(draft: EventDraft, now: datetime) -> None:
+    check_title(draft.title)
+    check_description(draft.description)
     if draft.venue is not None and len(draft.venue) > VENUE_MAX:
         raise EventError("venue_too_long")
     if draft.online_url is not None and (
@@ -123,8 +141,7 @@ def validate(draft: EventDraft, now: datetime) -> None:
         raise EventError("ends_before_start")
     if not (1 <= draft.grade_min <= draft.grade_max <= 11):
         raise EventError("grades")
-    if draft.capacity is not None and not 0 < draft.capacity <= CAPACITY_MAX:
-        raise EventError("capacity")
+    check_capacity(draft.capacity)
     if draft.registration_deadline is not None and not (now < draft.registration_deadline <= draft.starts_at):
         raise EventError("deadline")
     if not (draft.for_students or draft.for_parents or draft.for_teachers):
@@ -231,6 +248,58 @@ async def change_event(
         event_id=event.id,
         priority=Priority.personal,
     )
+
+
+async def edit_details(
+    session: AsyncSession,
+    user: User,
+    event_id: int,
+    now: datetime,
+    *,
+    title: str | None = None,
+    description: str | None = None,
+) -> Event:
+    """A new title or description (same rules as creation). Cards are rendered when sent, so every card
+    from now on shows it; nobody is notified (it changes neither when nor where) and the version stays."""
+    event = await managed_event(session, user, event_id)
+    if event.status is not EventStatus.published or event.starts_at <= now:
+        raise EventError("not_editable")
+    if title is not None:
+        event.title = check_title(title)
+    if description is not None:
+        event.description = check_description(description.strip())
+    event.changed_at = now
+    await session.flush()
+    return event
+
+
+class SeatsTaken(EventError):
+    """Fewer seats than people already going (or offered a seat) was asked for; `taken` says how many."""
+
+    def __init__(self, taken: int):
+        super().__init__("seats_taken")
+        self.taken = taken
+
+
+async def set_capacity(
+    session: AsyncSession, user: User, event_id: int, capacity: int | None, now: datetime
+) -> list[Rsvp]:
+    """Change the number of seats (None: no limit). Fewer than already taken is refused; freed seats go
+    to the wait list in order through the usual offers. Returns the rows offered a seat."""
+    from services.waitlist import promote
+
+    event = await managed_event(session, user, event_id)
+    if event.status is not EventStatus.published or event.starts_at <= now:
+        raise EventError("not_editable")
+    capacity = check_capacity(capacity)
+    await lock_event(session, event.id)
+    taken = await seats_taken(session, event.id)
+    if capacity is not None and capacity < taken:
+        raise SeatsTaken(taken)
+    event.capacity = capacity
+    event.changed_at = now
+    await session.flush()
+    return await promote(session, event, now)
 
 
 async def cancel_event(session: AsyncSession, user: User, event_id: int, now: datetime) -> int:

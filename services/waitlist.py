@@ -28,20 +28,20 @@ async def position(session: AsyncSession, rsvp: Rsvp) -> int:
 
 async def promote(session: AsyncSession, event: Event, now: datetime) -> list[Rsvp]:
     """Offer every free seat to the next in line; each offer is one outbox row keyed by its expiry."""
-    if event.capacity is None or event.status is not EventStatus.published or event.starts_at <= now:
+    if event.status is not EventStatus.published or event.starts_at <= now:
         return []
     await lock_event(session, event.id)
-    free = event.capacity - await seats_taken(session, event.id)
-    if free <= 0:
-        return []
-    queue = (
-        await session.scalars(
-            select(Rsvp)
-            .where(Rsvp.event_id == event.id, Rsvp.status == RsvpStatus.waitlisted)
-            .order_by(Rsvp.updated_at, Rsvp.id)
-            .limit(free)
-        )
-    ).all()
+    waiting = (
+        select(Rsvp)
+        .where(Rsvp.event_id == event.id, Rsvp.status == RsvpStatus.waitlisted)
+        .order_by(Rsvp.updated_at, Rsvp.id)
+    )
+    if event.capacity is not None:  # no limit (it was removed): everyone waiting is offered a seat
+        free = event.capacity - await seats_taken(session, event.id)
+        if free <= 0:
+            return []
+        waiting = waiting.limit(free)
+    queue = (await session.scalars(waiting)).all()
     for rsvp in queue:
         expires = min(await _offer_start(session, rsvp, event, now) + OFFER_TTL, event.starts_at)
         rsvp.status = RsvpStatus.offered

@@ -1,0 +1,154 @@
+"""Editing a published event in /events: title and description (cards show them from then on), the number
+of seats (fewer than those going is refused; more seats go to the wait list in order), forged buttons and
+bad input — through the emulator, on a movable clock."""
+
+# ruff: noqa: F811  (the fixtures `capp` and `clock` are imported from tests.flows_events)
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from models import EventKind, Outbox, Role, Rsvp, RsvpStatus
+from sandbox import SimUser
+from tests.conftest import ADMIN_ID
+from tests.dbcheck import rows
+from tests.flows_events import (  # noqa: F401  (fixtures)
+    SCHOOL_A,
+    capp,
+    clock,
+    count_containing,
+    drained,
+    event_row,
+    local,
+    person,
+    publish,
+    pupil,
+)
+
+
+async def say(user: SimUser, text: str, fragment: str) -> str:
+    """Send a message and wait for a bot message containing `fragment`; returns its text."""
+    seen = len(user.bot_messages)
+    await user.send(text)
+    await user.wait_for(lambda u: any(fragment in m.content for m in u.bot_messages[seen:]), timeout=10)
+    return next(m.content for m in user.bot_messages[seen:] if fragment in m.content)
+
+
+async def open_event(admin: SimUser, title_fragment: str) -> None:
+    await say(admin, "/events", "Ваши предстоящие мероприятия")
+    await admin.press(next(label for label in admin.last.button_labels if title_fragment in label))
+    await admin.wait_for(lambda u: "🎟 Число мест" in u.last.button_labels, timeout=10)
+
+
+async def admin_user(emulator) -> SimUser:
+    admin = emulator.user(ADMIN_ID, language_code="ru")
+    await say(admin, "/help", "/events")
+    return admin
+
+
+async def test_edit_title_and_description_shows_on_cards(capp, emulator, clock):
+    kid = emulator.user(6001, language_code="ru")
+    await pupil(capp, kid, 9)
+    admin = await admin_user(emulator)
+    event_id = await publish(capp, title="Ярмарка профессий", starts_at=local(5, 12, base=clock.now()))
+    await kid.wait_for(lambda u: "Ярмарка профессий" in (u.last.text or ""), timeout=10)
+
+    await open_event(admin, "Ярмарка профессий")
+    await admin.press("✏️ Название")
+    await admin.wait_for(lambda u: "Введите новое название" in (u.last.text or ""), timeout=10)
+    assert "слишком длинное" in await say(admin, "Я" * 201, "слишком длинное")
+    assert "пустое" in await say(admin, "   ", "пустое")
+    await say(admin, "Ярмарка <b>рабочих</b> профессий", "Сохранено")
+    await admin.wait_for(lambda u: "Ярмарка <b>рабочих</b> профессий" in (u.last.text or ""), timeout=10)
+    assert "🎟 Число мест" in admin.last.button_labels  # the card again, with the organiser's buttons
+
+    await admin.press("📝 Описание")
+    await admin.wait_for(lambda u: "Введите новое описание" in (u.last.text or ""), timeout=10)
+    assert "слишком длинное" in await say(admin, "а" * 3001, "слишком длинное")
+    await say(admin, "Стенды 20 предприятий & <i>мастер-классы</i>", "Сохранено")
+    await admin.wait_for(lambda u: "<i>мастер-классы</i>" in (u.last.text or ""), timeout=10)
+
+    event = await event_row(capp, event_id)
+    assert event.title == "Ярмарка <b>рабочих</b> профессий"
+    assert event.description == "Стенды 20 предприятий & <i>мастер-классы</i>"
+    assert event.version == 1, "a new title or description is no change of time or place"
+    # The pupil's card, opened in full, shows the new title and description.
+    await kid.press("Подробнее")
+    await kid.wait_for(lambda u: "Ярмарка <b>рабочих</b> профессий" in (u.last.text or ""), timeout=10)
+    assert "Стенды 20 предприятий & <i>мастер-классы</i>" in kid.last.text
+    await drained(capp)
+    assert await rows(capp, select(Outbox.kind).where(Outbox.kind == "event_changed")) == []
+
+
+async def test_seats_lower_refused_raise_offers_the_wait_list_in_order(capp, emulator, clock):
+    first, second, third, fourth = (emulator.user(i, language_code="ru") for i in (6101, 6102, 6103, 6104))
+    for user in (first, second, third, fourth):
+        await pupil(capp, user, 9)
+    admin = await admin_user(emulator)
+    event_id = await publish(
+        capp, title="Профпроба «Повар»", starts_at=local(6, 14, base=clock.now()),
+        kind=EventKind.profession_trial, capacity=2,
+    )  # fmt: skip
+    for user in (first, second, third, fourth):
+        await user.wait_for(lambda u: "Профпроба" in (u.last.text or ""), timeout=10)
+        await user.press("Пойду")
+        await user.wait_callback_answer(timeout=10)
+
+    await open_event(admin, "Профпроба")
+    await admin.press("🎟 Число мест")
+    await admin.wait_for(lambda u: "Введите новое число мест" in (u.last.text or ""), timeout=10)
+    assert "занято: 2" in admin.last.text
+    # Bad input: text, zero, negative; then fewer seats than are taken.
+    assert "целым числом" in await say(admin, "много", "целым числом")
+    for bad in ("0", "-5"):
+        assert "от 1 до 100000" in await say(admin, bad, "от 1 до 100000")
+    refused = await say(admin, "1", "Уже идут")
+    assert "Уже идут 2 чел." in refused
+    assert (await event_row(capp, event_id)).capacity == 2
+
+    # Three seats: the first on the wait list (the third to answer) is offered the seat, once.
+    await say(admin, "3", "Сохранено: мест — 3")
+    await third.wait_for(lambda u: "Для вас освободилось место" in (u.last.text or ""), timeout=10)
+    assert third.last.button_labels == ["✅ Подтвердить", "Отказаться"]
+    await drained(capp)
+    assert count_containing(fourth, "освободилось место") == 0
+    assert count_containing(third, "освободилось место") == 1
+    statuses = dict(await rows(capp, select(Rsvp.user_id, Rsvp.status).order_by(Rsvp.id)))
+    assert list(statuses.values()) == [
+        RsvpStatus.going, RsvpStatus.going, RsvpStatus.offered, RsvpStatus.waitlisted
+    ]  # fmt: skip
+
+    # No limit: everyone still waiting is offered a seat.
+    await open_event(admin, "Профпроба")
+    await admin.press("🎟 Число мест")
+    await admin.wait_for(lambda u: "Без ограничений" in u.last.button_labels, timeout=10)
+    await admin.press("Без ограничений")
+    await admin.wait_for(lambda u: "не ограничено" in (u.last.text or ""), timeout=10)
+    await fourth.wait_for(lambda u: "Для вас освободилось место" in (u.last.text or ""), timeout=10)
+    assert (await event_row(capp, event_id)).capacity is None
+    await drained(capp)
+    assert count_containing(third, "освободилось место") == 1
+    assert count_containing(fourth, "освободилось место") == 1
+
+
+async def test_forged_edits_are_refused_and_change_nothing(capp, emulator, clock):
+    parent = emulator.user(6201, language_code="ru")
+    await person(capp, parent, Role.parent, [(SCHOOL_A, 9)])
+    teacher = emulator.user(6202, language_code="ru")
+    await person(capp, teacher, Role.teacher)
+    waiting = emulator.user(6203, language_code="ru")
+    await pupil(capp, waiting, 9)
+    event_id = await publish(
+        capp, title="Экскурсия в депо", starts_at=local(4, 12, base=clock.now()), capacity=1, kind="excursion"
+    )
+    await waiting.wait_for(lambda u: "Экскурсия в депо" in (u.last.text or ""), timeout=10)
+    for user in (parent, teacher):
+        await user.press(data=f"me:{event_id}:seats_none", force=True)
+        answer = await user.wait_callback_answer(timeout=10)
+        assert answer.text, "a forged button gets a polite refusal"
+        await user.press(data=f"me:{event_id}:title", force=True)
+        await user.wait_callback_answer(timeout=10)
+    # The teacher (not the organiser of a municipal event) is told plainly; a typed title goes nowhere.
+    assert "не можете" in answer.text
+    await say(teacher, "Взломанное название", "")
+    event = await event_row(capp, event_id)
+    assert (event.title, event.capacity) == ("Экскурсия в депо", 1)
