@@ -34,7 +34,7 @@ class MyCb(CallbackData, prefix="my"):
 
 
 class ManageCb(CallbackData, prefix="me"):
-    """An organiser's action on an event: open, move, place, cancel, confirm cancel, attendance."""
+    """An organiser's action on an event: open, move, place, title, description, seats, deadline, cancel."""
 
     event_id: int
     action: str

@@ -35,6 +35,7 @@ from services.events import (
     managed_events,
     seats_taken,
     set_capacity,
+    set_deadline,
 )
 from services.notifications import card_context
 from services.people import Profile
@@ -51,6 +52,7 @@ class Manage(StatesGroup):
     title = State()
     description = State()
     seats = State()
+    deadline = State()
 
 
 # What may be typed for «no limit» (besides the translated word).
@@ -90,6 +92,7 @@ def _actions(event_id: int) -> InlineKeyboardMarkup:
             (_("✏️ Title"), ManageCb(event_id=event_id, action="title").pack()),
             (_("📝 Description"), ManageCb(event_id=event_id, action="descr").pack()),
             (_("🎟 Number of seats"), ManageCb(event_id=event_id, action="seats").pack()),
+            (_("⏳ Registration deadline"), ManageCb(event_id=event_id, action="deadline").pack()),
             (_("❌ Cancel the event"), ManageCb(event_id=event_id, action="cancel").pack()),
         ],
         width=1,
@@ -160,6 +163,26 @@ async def on_action(
         await session.commit()
         await outbox_wakeup()
         await _edit(query, _seats_saved(None, len(offered)))
+        await _send_card(query.message, session, event.id, i18n)
+    elif action == "deadline":
+        await state.set_state(Manage.deadline)
+        await state.update_data(manage_event=event.id)
+        await _edit(
+            query,
+            _(
+                "Until when can people sign up? Type DD.MM.YYYY HH:MM (not after the start), or press «Until the start»."
+            ),
+            rows([(_("Until the start"), ManageCb(event_id=event.id, action="deadline_none").pack())]),
+        )
+    elif action == "deadline_none":
+        await state.clear()
+        try:
+            await set_deadline(session, profile.user, event.id, None, clock.now())
+        except EventError as exc:
+            await query.answer(error_text(exc.code), show_alert=True)
+            return
+        await session.commit()
+        await _edit(query, _("Saved. From now on the event's cards show it."))
         await _send_card(query.message, session, event.id, i18n)
     elif action == "cancel":
         confirm = rows(
@@ -368,8 +391,35 @@ async def type_seats(
     await _send_card(message, session, event_id, i18n)
 
 
+@router.message(Manage.deadline, F.text, ~F.text.startswith("/"))
+async def type_deadline(
+    message: Message, state: FSMContext, session: AsyncSession, profile: Profile, clock: Clock, i18n: I18n
+) -> None:
+    event_id = await _current_event(message, state, session, profile)
+    if event_id is None:
+        return
+    event = await session.get(Event, event_id)
+    assert event is not None
+    moment = date_picker.parse_moment(message.text or "", await zone_of(session, event.municipality_id))
+    if moment is None:
+        await message.answer(
+            _("I could not read this date. Please type it as DD.MM.YYYY HH:MM, e.g. 05.12.2026 10:00.")
+        )
+        return
+    try:
+        await set_deadline(session, profile.user, event_id, moment, clock.now())
+    except EventError as exc:
+        await message.answer(_edit_error(exc))
+        return
+    await state.clear()
+    await session.commit()
+    await message.answer(_("Saved. From now on the event's cards show it."))
+    await _send_card(message, session, event_id, i18n)
+
+
 @router.message(Manage.title, ~F.text.startswith("/"))
 @router.message(Manage.description, ~F.text.startswith("/"))
 @router.message(Manage.seats, ~F.text.startswith("/"))
+@router.message(Manage.deadline, ~F.text.startswith("/"))
 async def not_text_edit(message: Message) -> None:
     await message.answer(_("Please type the answer as text, or send /cancel to stop."))

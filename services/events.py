@@ -273,6 +273,21 @@ async def edit_details(
     return event
 
 
+async def set_deadline(
+    session: AsyncSession, user: User, event_id: int, deadline: datetime | None, now: datetime
+) -> Event:
+    """A new registration deadline (None: until the start); in the future and not after the start."""
+    event = await managed_event(session, user, event_id)
+    if event.status is not EventStatus.published or event.starts_at <= now:
+        raise EventError("not_editable")
+    if deadline is not None and not now < deadline <= event.starts_at:
+        raise EventError("deadline")
+    event.registration_deadline = deadline
+    event.changed_at = now
+    await session.flush()
+    return event
+
+
 class SeatsTaken(EventError):
     """Fewer seats than people already going (or offered a seat) was asked for; `taken` says how many."""
 

@@ -67,7 +67,18 @@ async def test_edit_title_and_description_shows_on_cards(capp, emulator, clock):
     await say(admin, "Стенды 20 предприятий & <i>мастер-классы</i>", "Сохранено")
     await admin.wait_for(lambda u: "<i>мастер-классы</i>" in (u.last.text or ""), timeout=10)
 
+    # The registration deadline: not after the start; then a good one, shown on the card.
+    await admin.press("⏳ Срок записи")
+    await admin.wait_for(lambda u: "До начала" in u.last.button_labels, timeout=10)
+    late = local(6, 12, base=clock.now()).strftime("%d.%m.%Y %H:%M")
+    assert "не позже начала" in await say(admin, late, "Срок записи должен")
+    assert "ДД.ММ.ГГГГ" in await say(admin, "завтра", "ДД.ММ.ГГГГ")
+    deadline = local(4, 18, base=clock.now())
+    await say(admin, deadline.strftime("%d.%m.%Y %H:%M"), "Сохранено")
+    await admin.wait_for(lambda u: "⏳ Запись до" in (u.last.text or ""), timeout=10)
+
     event = await event_row(capp, event_id)
+    assert event.registration_deadline == deadline
     assert event.title == "Ярмарка <b>рабочих</b> профессий"
     assert event.description == "Стенды 20 предприятий & <i>мастер-классы</i>"
     assert event.version == 1, "a new title or description is no change of time or place"

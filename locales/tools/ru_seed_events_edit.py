@@ -15,4 +15,7 @@ RU = {
     "Already {n} people are going (counting seats offered from the wait list), so there cannot be fewer seats than {n}. Type a number of at least {n}, or send /cancel.": "Уже идут {n} чел. (считая места, предложенные из листа ожидания), поэтому мест не может быть меньше {n}. Введите число не меньше {n} или отправьте /cancel.",
     "Saved. From now on the event's cards show it.": "Сохранено. Теперь это видно на всех карточках мероприятия.",
     "Please type the number of seats as a whole number from 1 to {max}, or «no limit».": "Пожалуйста, введите число мест целым числом от 1 до {max} или «без ограничений».",
+    "⏳ Registration deadline": "⏳ Срок записи",
+    "Until when can people sign up? Type DD.MM.YYYY HH:MM (not after the start), or press «Until the start».": "До какого момента можно записаться? Введите ДД.ММ.ГГГГ ЧЧ:ММ (не позже начала) или нажмите «До начала».",
+    "Until the start": "До начала",
 }
