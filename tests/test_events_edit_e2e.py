@@ -5,10 +5,12 @@ bad input — through the emulator, on a movable clock."""
 # ruff: noqa: F811  (the fixtures `capp` and `clock` are imported from tests.flows_events)
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
-from models import EventKind, Outbox, Role, Rsvp, RsvpStatus
+from models import EventKind, Outbox, Role, Rsvp, RsvpStatus, User
 from sandbox import SimUser
+from services.events import EventError, edit_details, set_capacity, set_deadline
 from tests.conftest import ADMIN_ID
 from tests.dbcheck import rows
 from tests.flows_events import (  # noqa: F401  (fixtures)
@@ -163,3 +165,25 @@ async def test_forged_edits_are_refused_and_change_nothing(capp, emulator, clock
     await say(teacher, "Взломанное название", "")
     event = await event_row(capp, event_id)
     assert (event.title, event.capacity) == ("Экскурсия в депо", 1)
+
+
+async def test_services_recheck_the_organisers_right(capp, emulator, clock):
+    teacher = emulator.user(6301, language_code="ru")
+    teacher_id = await person(capp, teacher, Role.teacher)
+    event_id = await publish(
+        capp, title="Форум «Профи»", starts_at=local(4, 12, base=clock.now()), capacity=5
+    )
+    async with capp.sessions() as session:
+        user = await session.get(User, teacher_id)
+        assert user is not None
+        for attempt in (
+            edit_details(session, user, event_id, clock.now(), title="Чужое"),
+            set_capacity(session, user, event_id, None, clock.now()),
+            set_deadline(session, user, event_id, None, clock.now()),
+        ):
+            with pytest.raises(EventError) as refused:
+                await attempt
+            assert refused.value.code == "forbidden"
+        await session.rollback()
+    event = await event_row(capp, event_id)
+    assert (event.title, event.capacity) == ("Форум «Профи»", 5)
