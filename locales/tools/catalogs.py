@@ -7,11 +7,14 @@ entries are filled from the `ru_seed*.py` dictionaries when they have them, and 
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po, write_po
+
+STABLE_DATE = datetime(2026, 1, 1, tzinfo=UTC)
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = ("bot", "handlers", "services", "scheduler")
@@ -67,6 +70,8 @@ def update() -> None:
             message.flags.discard("fuzzy")
         catalog.obsolete.clear()
         with path.open("wb") as f:
+            catalog.creation_date = STABLE_DATE  # a regenerated catalog differs only where messages do
+            catalog.revision_date = STABLE_DATE
             write_po(f, catalog, width=120, omit_header=False, no_location=True)
 
 
