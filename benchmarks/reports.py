@@ -12,20 +12,19 @@ import os
 import statistics
 import tempfile
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.engine import make_url
 
 from benchmarks._reports_data import Sizes, generate, load_postgresql, load_sqlite
 from bot.i18n import build_i18n
 from models import Event, EventStatus
 from models.database import create_engine, create_session_factory
 from models.migrate import upgrade
+from models.scratch import create_scratch_database, drop_scratch_database
 from services import export
 from services.reports import Period, Scope, event_report, events_table, overview, school_year_of
 
@@ -96,34 +95,6 @@ async def _measure(url: str, runs: int, announced: int) -> dict[str, float]:
     return figures
 
 
-async def _pg_database(base: str) -> tuple[str, str]:
-    import asyncpg
-
-    u = make_url(base)
-    name = f"profbot_bench_{uuid.uuid4().hex[:10]}"
-    conn = await asyncpg.connect(
-        user=u.username, password=u.password, host=u.host, port=u.port or 5432, database=u.database
-    )
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return u.set(database=name).render_as_string(hide_password=False), name
-
-
-async def _drop_pg(base: str, name: str) -> None:
-    import asyncpg
-
-    u = make_url(base)
-    conn = await asyncpg.connect(
-        user=u.username, password=u.password, host=u.host, port=u.port or 5432, database=u.database
-    )
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
 async def scenarios(quick: bool) -> AsyncIterator[dict[str, Any]]:
     sizes = Sizes(users=10_000, events=200, rsvps_per_event=500, announced_events=20) if quick else Sizes()
     runs = 5 if quick else 9
@@ -149,7 +120,7 @@ async def scenarios(quick: bool) -> AsyncIterator[dict[str, Any]]:
 
     base = os.environ.get("BENCH_PG_URL") or os.environ.get("TEST_DATABASE_URL") or PG_DEFAULT
     try:
-        url, name = await _pg_database(base)
+        url, name = await create_scratch_database(base, "profbot_bench")
     except Exception as exc:  # no server: say so, do not fail the other scenarios
         yield {"scenario": "reports/postgresql", "params": params, "figures": {"skipped": str(exc)[:100]}}
         return
@@ -167,4 +138,4 @@ async def scenarios(quick: bool) -> AsyncIterator[dict[str, Any]]:
             "figures": {"load_s": round(load_s, 1), **figures},
         }
     finally:
-        await _drop_pg(base, name)
+        await drop_scratch_database(base, name)

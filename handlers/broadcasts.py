@@ -191,17 +191,12 @@ async def choose_school(
     query: CallbackQuery, callback_data: BroadcastStepCb, state: FSMContext, session: AsyncSession
 ) -> None:
     data = await state.get_data()
-    school_id = None
-    if callback_data.value != "all":
-        school = (
-            await directory.school_in(session, int(callback_data.value), int(data["municipality_id"]))
-            if callback_data.value.isdigit()
-            else None
-        )
-        if school is None:
-            await _refuse(query)
-            return
-        school_id = school.id
+    valid, school_id = await directory.scope_choice(
+        session, callback_data.value, int(data["municipality_id"])
+    )
+    if not valid:
+        await _refuse(query)
+        return
     await state.update_data(school_id=school_id)
     await _ask_content(query, state)
 

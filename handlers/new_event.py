@@ -408,17 +408,12 @@ async def choose_scope(
     query: CallbackQuery, callback_data: NewEventCb, state: FSMContext, session: AsyncSession
 ) -> None:
     data = await state.get_data()
-    school_id = None
-    if callback_data.value != "all":
-        school = (
-            await directory.school_in(session, int(callback_data.value), int(data["municipality_id"]))
-            if callback_data.value.isdigit()
-            else None
-        )
-        if school is None:
-            await query.answer(_("This button is not valid. Please choose again."), show_alert=True)
-            return
-        school_id = school.id
+    valid, school_id = await directory.scope_choice(
+        session, callback_data.value, int(data["municipality_id"])
+    )
+    if not valid:
+        await query.answer(_("This button is not valid. Please choose again."), show_alert=True)
+        return
     await state.update_data(school_id=school_id)
     await _ask_venue(query, state)
 

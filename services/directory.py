@@ -34,3 +34,14 @@ async def school_in(session: AsyncSession, school_id: int, municipality_id: int)
     if school is None or school.municipality_id != municipality_id:
         return None
     return school
+
+
+async def scope_choice(session: AsyncSession, value: str, municipality_id: int) -> tuple[bool, int | None]:
+    """A scope button's value: "all" (the whole municipality) or the id of one of its schools.
+
+    Returns (valid, school id or None for the whole municipality); forged values are not valid.
+    """
+    if value == "all":
+        return True, None
+    school = await school_in(session, int(value), municipality_id) if value.isdigit() else None
+    return (school is not None), (school.id if school is not None else None)

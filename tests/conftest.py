@@ -4,49 +4,20 @@ and the whole bot wired to both, as `python -m bot` wires it."""
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy.engine import make_url
 
 from bot.app import App, build_app
 from bot.demo import seed_directory
 from bot.settings import Settings
+from models.scratch import create_scratch_database, drop_scratch_database
 from sandbox import Emulator, EmulatorConfig
 
 ADMIN_ID = 9001
 TOKEN = "4242:TEST-profbot"
 
 DATABASES = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
-
-
-async def _create_pg_database(base_url: str) -> tuple[str, str]:
-    import asyncpg
-
-    url = make_url(base_url)
-    name = f"profbot_t_{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(
-        user=url.username, password=url.password, host=url.host, port=url.port or 5432, database=url.database
-    )
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return url.set(database=name).render_as_string(hide_password=False), name
-
-
-async def _drop_pg_database(base_url: str, name: str) -> None:
-    import asyncpg
-
-    url = make_url(base_url)
-    conn = await asyncpg.connect(
-        user=url.username, password=url.password, host=url.host, port=url.port or 5432, database=url.database
-    )
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
 
 
 @pytest.fixture(params=DATABASES)
@@ -56,11 +27,11 @@ async def database_url(request: pytest.FixtureRequest, tmp_path) -> AsyncIterato
         yield f"sqlite+aiosqlite:///{tmp_path / 'profbot.sqlite3'}"
         return
     base = os.environ["TEST_DATABASE_URL"]
-    url, name = await _create_pg_database(base)
+    url, name = await create_scratch_database(base, "profbot_t")
     try:
         yield url
     finally:
-        await _drop_pg_database(base, name)
+        await drop_scratch_database(base, name)
 
 
 @pytest.fixture
