@@ -10,12 +10,13 @@ from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import BroadcastAckCb, BroadcastCb, BroadcastStepCb
 from bot.filters import HasRole
+from handlers.keyboards import ask as _ask
 from handlers.keyboards import rows
 from models import BroadcastStatus, Municipality, Role, School
 from services import broadcast_audience, broadcasts, directory
@@ -65,17 +66,6 @@ def error_text(code: str) -> str:
 
 def _step(step: str, value: str) -> str:
     return BroadcastStepCb(step=step, value=value).pack()
-
-
-async def _ask(
-    target: Message | CallbackQuery, text: str, keyboard: InlineKeyboardMarkup | None = None
-) -> None:
-    if isinstance(target, CallbackQuery):
-        if isinstance(target.message, Message):
-            await target.message.edit_text(text, reply_markup=keyboard)
-        await target.answer()
-    else:
-        await target.answer(text, reply_markup=keyboard)
 
 
 async def _refuse(query: CallbackQuery, code: str = "") -> None:

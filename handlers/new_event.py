@@ -24,6 +24,7 @@ from bot.clock import Clock
 from bot.event_callbacks import PickCb
 from bot.filters import HasRole
 from handlers import date_picker
+from handlers.keyboards import ask as _ask
 from handlers.keyboards import rows
 from models import Event, EventKind, EventLevel, Municipality, Organisation, Role, School
 from services import directory
@@ -133,17 +134,6 @@ def _draft(data: dict[str, Any]) -> EventDraft:
         organisation_id=data.get("organisation_id"),
         level=EventLevel(data.get("level") or ("school" if data.get("teacher") else "municipal")),
     )
-
-
-async def _ask(
-    target: Message | CallbackQuery, text: str, keyboard: InlineKeyboardMarkup | None = None
-) -> None:
-    if isinstance(target, CallbackQuery):
-        if isinstance(target.message, Message):
-            await target.message.edit_text(text, reply_markup=keyboard)
-        await target.answer()
-    else:
-        await target.answer(text, reply_markup=keyboard)
 
 
 async def _ask_kind(target: Message | CallbackQuery, state: FSMContext) -> None:
