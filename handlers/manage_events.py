@@ -55,6 +55,16 @@ class Manage(StatesGroup):
     deadline = State()
 
 
+TYPED_FIELDS = {
+    "move": Manage.move,
+    "venue": Manage.venue,
+    "title": Manage.title,
+    "descr": Manage.description,
+    "seats": Manage.seats,
+    "deadline": Manage.deadline,
+}
+
+
 # What may be typed for «no limit» (besides the translated word).
 NO_LIMIT_WORDS = frozenset({"без ограничений", "без ограничения", "нет ограничений", "no limit", "unlimited"})
 
@@ -116,33 +126,27 @@ async def on_action(
         await query.answer(error_text(exc.code), show_alert=True)
         return
     action = callback_data.action
+    if action in TYPED_FIELDS:
+        # The answer is typed next; the dialog remembers which event it is for.
+        await state.set_state(TYPED_FIELDS[action])
+        await state.update_data(manage_event=event.id)
     if action == "open":
         ctx = await card_context(session, event, i18n.current_locale)
         await _edit(
             query, event_text(event, ctx), _actions(event.id) if event.status.value == "published" else None
         )
     elif action == "move":
-        await state.set_state(Manage.move)
-        await state.update_data(manage_event=event.id)
         await _edit(query, _("Type the new date and time as DD.MM.YYYY HH:MM."))
     elif action == "venue":
-        await state.set_state(Manage.venue)
-        await state.update_data(manage_event=event.id)
         await _edit(query, _("Type the new place (up to 300 characters)."))
     elif action == "title":
-        await state.set_state(Manage.title)
-        await state.update_data(manage_event=event.id)
         await _edit(
             query,
             _("Now: «{title}». Type the new title (up to 200 characters).").format(title=escape(event.title)),
         )
     elif action == "descr":
-        await state.set_state(Manage.description)
-        await state.update_data(manage_event=event.id)
         await _edit(query, _("Type the new description (up to 3000 characters)."))
     elif action == "seats":
-        await state.set_state(Manage.seats)
-        await state.update_data(manage_event=event.id)
         going = await seats_taken(session, event.id)
         now_text = str(event.capacity) if event.capacity is not None else _("no limit")
         await _edit(
@@ -165,8 +169,6 @@ async def on_action(
         await _edit(query, _seats_saved(None, len(offered)))
         await _send_card(query.message, session, event.id, i18n)
     elif action == "deadline":
-        await state.set_state(Manage.deadline)
-        await state.update_data(manage_event=event.id)
         await _edit(
             query,
             _(

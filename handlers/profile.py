@@ -118,6 +118,17 @@ async def show_profile(message: Message, session: AsyncSession, user: User, stat
     await message.answer(text, reply_markup=markup)
 
 
+async def _own_or_refuse(
+    query: CallbackQuery, session: AsyncSession, user: User, learner_id: int
+) -> Learner | None:
+    """The user's own child (or self) named by a button; anything else is a stale or forged button."""
+    try:
+        return await own_learner(session, user, learner_id)
+    except ProfileError:
+        await query.answer(_("This button is out of date."), show_alert=True)
+        return None
+
+
 @router.callback_query(ProfileCb.filter(F.action == "show"))
 async def back_to_profile(query: CallbackQuery, session: AsyncSession, user: User, state: FSMContext) -> None:
     await state.clear()
@@ -129,10 +140,8 @@ async def back_to_profile(query: CallbackQuery, session: AsyncSession, user: Use
 async def child_menu(
     query: CallbackQuery, callback_data: ProfileCb, session: AsyncSession, user: User
 ) -> None:
-    try:
-        learner = await own_learner(session, user, callback_data.learner)
-    except ProfileError:
-        await query.answer(_("This button is out of date."), show_alert=True)
+    learner = await _own_or_refuse(query, session, user, callback_data.learner)
+    if learner is None:
         return
     school = await _school_name(session, learner.school_id)
     text = _("Child: grade {grade}, {school}").format(grade=learner.grade, school=school)
@@ -153,10 +162,8 @@ async def child_menu(
 
 @router.callback_query(ProfileCb.filter(F.action == "ovz_ask"))
 async def ovz_ask(query: CallbackQuery, callback_data: ProfileCb, session: AsyncSession, user: User) -> None:
-    try:
-        learner = await own_learner(session, user, callback_data.learner)
-    except ProfileError:
-        await query.answer(_("This button is out of date."), show_alert=True)
+    learner = await _own_or_refuse(query, session, user, callback_data.learner)
+    if learner is None:
         return
     await _edit(
         query,
@@ -202,10 +209,8 @@ async def ovz_set(query: CallbackQuery, callback_data: ProfileCb, session: Async
 async def remove_ask(
     query: CallbackQuery, callback_data: ProfileCb, session: AsyncSession, user: User
 ) -> None:
-    try:
-        learner = await own_learner(session, user, callback_data.learner)
-    except ProfileError:
-        await query.answer(_("This button is out of date."), show_alert=True)
+    learner = await _own_or_refuse(query, session, user, callback_data.learner)
+    if learner is None:
         return
     school = await _school_name(session, learner.school_id)
     await _edit(
