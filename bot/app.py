@@ -53,6 +53,7 @@ class App:
     _polling: asyncio.Task[None] | None = None
     clock: Clock = field(default_factory=SystemClock)
     event_jobs: EventJobs | None = None
+    order: PerUserOrderMiddleware | None = None  # knows whether an update is still being handled
 
     async def prepare(self) -> None:
         """Migrate the database and set the command menu; safe to run on every start."""
@@ -119,7 +120,7 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
         "broadcast_report": report_renderer(i18n),
     }
     delivery = Delivery(
-        bot,
+        lambda method: api.api_url(token=token, method=method),
         sessions,
         renderers,
         rate=settings.delivery_rate,
@@ -139,7 +140,8 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
     dispatcher["report_refresher"] = reports
     # One user's updates in order, before the FSM reads their dialog state.
     dispatcher.update.outer_middleware.unregister(dispatcher.fsm)
-    dispatcher.update.outer_middleware(PerUserOrderMiddleware())
+    order = PerUserOrderMiddleware()
+    dispatcher.update.outer_middleware(order)
     dispatcher.update.outer_middleware(dispatcher.fsm)
     dispatcher.update.outer_middleware(DbSessionMiddleware(sessions))
     dispatcher.update.outer_middleware(ProfileMiddleware(settings.admin_ids))
@@ -156,4 +158,5 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
         i18n,
         clock=clock,
         event_jobs=event_jobs,
+        order=order,
     )

@@ -63,6 +63,11 @@ class PerUserOrderMiddleware(BaseMiddleware):
     def __init__(self) -> None:
         self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
 
+    @property
+    def in_flight(self) -> int:
+        """Users with an update being handled (and its transaction not yet committed)."""
+        return len(self._locks)
+
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         tg_user: TgUser | None = data.get("event_from_user")
         if tg_user is None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -45,6 +47,19 @@ async def emulator() -> AsyncIterator[Emulator]:
         await emu.stop()
 
 
+class DaytimeClock:
+    """Real time, moved to today's noon in Moscow: tests that do not set a clock must not depend on the
+    hour CI happens to run at (quiet hours would hold every announcement at night)."""
+
+    def __init__(self) -> None:
+        now = datetime.now(UTC)
+        noon = now.astimezone(ZoneInfo("Europe/Moscow")).replace(hour=12, minute=0, second=0, microsecond=0)
+        self._offset: timedelta = noon - now
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self._offset
+
+
 def make_settings(emulator: Emulator, database_url: str, **extra: object) -> Settings:
     values: dict[str, object] = {
         "BOT_TOKEN": TOKEN,
@@ -62,7 +77,7 @@ def make_settings(emulator: Emulator, database_url: str, **extra: object) -> Set
 @pytest.fixture
 async def app(emulator: Emulator, database_url: str) -> AsyncIterator[App]:
     """The bot running (polling the emulator, scheduler on) over a migrated database with a directory."""
-    application = build_app(make_settings(emulator, database_url))
+    application = build_app(make_settings(emulator, database_url), clock=DaytimeClock())
     await application.prepare()
     async with application.sessions.begin() as session:
         await seed_directory(session)

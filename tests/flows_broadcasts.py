@@ -13,14 +13,14 @@ from bot.demo import seed_directory
 from models import Learner, Municipality, Role, School, TeacherClass, User, UserRole
 from models.base import utcnow
 from sandbox import Emulator, SimUser
-from tests.conftest import make_settings
+from tests.conftest import DaytimeClock, make_settings
 from tests.flows import press_and_wait_edit, send_and_wait
 
 
 @asynccontextmanager
 async def running_app(emulator: Emulator, database_url: str, **settings: object) -> AsyncIterator[App]:
     """Like the `app` fixture, with settings of our own (rates, for instance)."""
-    application = build_app(make_settings(emulator, database_url, **settings))
+    application = build_app(make_settings(emulator, database_url, **settings), clock=DaytimeClock())
     await application.prepare()
     async with application.sessions.begin() as session:
         await seed_directory(session)

@@ -10,13 +10,13 @@ from sqlalchemy import select
 from bot.app import build_app
 from bot.demo import seed_directory
 from models import Learner
-from tests.conftest import make_settings
+from tests.conftest import DaytimeClock, make_settings
 from tests.dbcheck import rows
 from tests.flows import SCHOOL_A, send_and_wait
 
 
 async def _start(settings, seed: bool = False):
-    app = build_app(settings)
+    app = build_app(settings, clock=DaytimeClock())
     await app.prepare()
     if seed:
         async with app.sessions.begin() as session:

@@ -12,14 +12,14 @@ from bot.demo import seed_directory
 from models import EventKind, Outbox, OutboxStatus, School
 from models.base import utcnow
 from services.events import EventDraft, create_event, publish_event
-from tests.conftest import make_settings
+from tests.conftest import DaytimeClock, make_settings
 from tests.dbcheck import outbox_drained, rows
 from tests.flows import SCHOOL_A, subscribe
 
 
 async def test_pending_announcements_survive_a_restart(emulator, database_url):
     settings = make_settings(emulator, database_url)
-    first = build_app(settings)
+    first = build_app(settings, clock=DaytimeClock())
     await first.prepare()
     async with first.sessions.begin() as session:
         await seed_directory(session)
@@ -31,7 +31,7 @@ async def test_pending_announcements_survive_a_restart(emulator, database_url):
         await first.stop()
 
     # While the bot is down, an event is published: only the outbox knows about the announcement.
-    offline = build_app(settings)
+    offline = build_app(settings, clock=DaytimeClock())
     async with offline.sessions.begin() as session:
         school = await session.scalar(select(School).where(School.name == SCHOOL_A))
         draft = EventDraft(
@@ -44,7 +44,7 @@ async def test_pending_announcements_survive_a_restart(emulator, database_url):
     await offline.stop()
     before = len(pupil.bot_messages)
 
-    second = build_app(settings)
+    second = build_app(settings, clock=DaytimeClock())
     await second.start()
     try:
         await pupil.wait_for(lambda u: "Неделя без турникетов" in (u.last.text or ""), timeout=10)
@@ -52,7 +52,7 @@ async def test_pending_announcements_survive_a_restart(emulator, database_url):
     finally:
         await second.stop()
 
-    third = build_app(settings)  # another restart: nothing is sent again
+    third = build_app(settings, clock=DaytimeClock())  # another restart: nothing is sent again
     await third.start()
     try:
         await asyncio.sleep(1.0)
