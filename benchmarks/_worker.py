@@ -18,15 +18,13 @@ import time
 from collections.abc import Sequence
 from datetime import timedelta
 
-from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Outbox, OutboxStatus
 from models.database import create_engine, create_session_factory
 from services.delivery import Delivery, OutgoingMessage
+from services.delivery_http import method_url
 
 TOKEN = "4242:BENCH-profbot"
 NOTE = "note"
@@ -41,12 +39,11 @@ def peak_rss_mib() -> float:
 
 
 async def main(args: argparse.Namespace) -> dict[str, float | int]:
-    baseline = peak_rss_mib()  # the interpreter with aiogram, SQLAlchemy and the models loaded
+    baseline = peak_rss_mib()  # the interpreter with SQLAlchemy and the models loaded (no aiogram)
     engine = create_engine(args.database_url)
     sessions = create_session_factory(engine)
-    bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(args.api_url), limit=512))
     delivery = Delivery(
-        bot,
+        method_url(args.api_url, TOKEN),
         sessions,
         {NOTE: note_renderer},
         rate=args.rate,
@@ -67,7 +64,6 @@ async def main(args: argparse.Namespace) -> dict[str, float | int]:
             await asyncio.sleep(0.2)
     finally:
         await delivery.close()
-        await bot.session.close()
         await engine.dispose()
     stats = delivery.stats
     return {

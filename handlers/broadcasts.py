@@ -10,7 +10,7 @@ from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -293,14 +293,15 @@ async def choose_ack(
 
 async def _show(chat: Message, outgoing: broadcasts.OutgoingMessage) -> None:
     """The preview goes to the author in this conversation, exactly as recipients will get it."""
+    markup = outgoing.reply_markup
+    if isinstance(markup, dict):
+        markup = InlineKeyboardMarkup.model_validate(markup)
     if outgoing.photo:
-        await chat.answer_photo(outgoing.photo, caption=outgoing.text, reply_markup=outgoing.reply_markup)
+        await chat.answer_photo(outgoing.photo, caption=outgoing.text, reply_markup=markup)
     elif outgoing.document:
-        await chat.answer_document(
-            outgoing.document, caption=outgoing.text, reply_markup=outgoing.reply_markup
-        )
+        await chat.answer_document(outgoing.document, caption=outgoing.text, reply_markup=markup)
     else:
-        await chat.answer(outgoing.text, reply_markup=outgoing.reply_markup)
+        await chat.answer(outgoing.text, reply_markup=markup)
 
 
 @router.callback_query(BroadcastCb.filter(F.action == "send"), AUTHORS)

@@ -19,16 +19,17 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aiogram import Bot
-from aiogram.types import InlineKeyboardMarkup
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models import Outbox, OutboxStatus, User
 from models.base import utcnow
-from services.delivery_http import LeanBotApi
+from services.delivery_http import LeanBotApi, MethodUrl
+
+if TYPE_CHECKING:  # the engine itself does not import aiogram: a delivery process stays small
+    from aiogram.types import InlineKeyboardMarkup
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ class OutgoingMessage:
     """
 
     text: str
-    reply_markup: InlineKeyboardMarkup | None = None
+    reply_markup: InlineKeyboardMarkup | dict[str, Any] | None = None
     parse_mode: str | None = "HTML"
     photo: str | None = None
     document: str | None = None
@@ -117,7 +118,7 @@ class Pacer:
 class Delivery:
     def __init__(
         self,
-        bot: Bot,
+        method_url: MethodUrl,
         sessions: async_sessionmaker[AsyncSession],
         renderers: dict[str, Renderer],
         *,
@@ -134,7 +135,7 @@ class Delivery:
         on_settled: SettledHook | None = None,
     ):
         self.hold = hold
-        self.bot = bot
+        self.method_url = method_url
         self.sessions = sessions
         self.renderers = renderers
         self.rate = rate
@@ -343,14 +344,11 @@ class Delivery:
         building aiogram's pydantic objects and aiohttp's requests costs about a millisecond per
         message, which is all the CPU a 1000/s broadcast has. The wire format is the same."""
         if self._api is None:
-            api, token = self.bot.session.api, self.bot.token
-            self._api = LeanBotApi(
-                lambda method: api.api_url(token=token, method=method), pool=self.concurrency
-            )
+            self._api = LeanBotApi(self.method_url, pool=self.concurrency)
         return self._api
 
     async def close(self) -> None:
-        """Close the kept-alive connections (the bot's own session is closed with the bot)."""
+        """Close the kept-alive connections."""
         if self._api is not None:
             await self._api.close()
             self._api = None
@@ -359,8 +357,11 @@ class Delivery:
         payload: dict[str, Any] = {"chat_id": row.chat_id}
         if message.parse_mode:
             payload["parse_mode"] = message.parse_mode
-        if message.reply_markup is not None:
-            payload["reply_markup"] = message.reply_markup.model_dump(mode="json", exclude_none=True)
+        markup = message.reply_markup
+        if markup is not None:
+            payload["reply_markup"] = (
+                markup if isinstance(markup, dict) else markup.model_dump(mode="json", exclude_none=True)
+            )
         if self.paid:
             payload["allow_paid_broadcast"] = True
         if message.photo:

@@ -10,8 +10,17 @@ from __future__ import annotations
 import asyncio
 import json
 import ssl
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
+
+MethodUrl = Callable[[str], str]  # a Bot API method name -> its full URL (with the token)
+
+
+def method_url(base: str, token: str) -> MethodUrl:
+    """Telegram's URL scheme (`<base>/bot<token>/<method>`), as aiogram's `TelegramAPIServer.from_base`."""
+    base = base.rstrip("/")
+    return lambda method: f"{base}/bot{token}/{method}"
 
 
 class BotApiConnectionError(ConnectionError):
@@ -19,7 +28,7 @@ class BotApiConnectionError(ConnectionError):
 
 
 class LeanBotApi:
-    def __init__(self, url_for: Any, pool: int = 64):
+    def __init__(self, url_for: MethodUrl, pool: int = 64):
         """`url_for(method)` gives the full method URL (aiogram's `api.api_url` with the token bound)."""
         self._url_for = url_for
         self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []

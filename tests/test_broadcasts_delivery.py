@@ -10,9 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from sqlalchemy import func, select, update
 
 from benchmarks._seed import FIRST_CHAT, seed
@@ -22,6 +19,7 @@ from models.base import utcnow
 from models.database import create_engine, create_session_factory
 from sandbox import Emulator
 from services.delivery import Delivery
+from services.delivery_http import method_url
 from services.outbox import enqueue
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,9 +31,9 @@ async def _engine_over(database_url: str, emulator: Emulator, n: int, **options:
         emulator.user(FIRST_CHAT + i).started = True
     engine = create_engine(database_url)
     sessions = create_session_factory(engine)
-    bot = Bot("4242:TEST-delivery", session=AiohttpSession(api=TelegramAPIServer.from_base(emulator.url)))
-    delivery = Delivery(bot, sessions, {NOTE: note_renderer}, **options)  # type: ignore[arg-type]
-    return engine, sessions, bot, delivery
+    urls = method_url(emulator.url, "4242:TEST-delivery")
+    delivery = Delivery(urls, sessions, {NOTE: note_renderer}, **options)  # type: ignore[arg-type]
+    return engine, sessions, delivery
 
 
 async def _until(condition, timeout: float = 60.0) -> None:
@@ -59,7 +57,7 @@ async def _drain(delivery: Delivery, sessions, rounds: int = 200) -> None:
 
 
 async def test_every_message_arrives_despite_5xx_timeouts_resets_and_429(emulator, database_url):
-    engine, sessions, bot, delivery = await _engine_over(
+    engine, sessions, delivery = await _engine_over(
         database_url, emulator, 60, rate=200.0, backoff=0.05, request_timeout=0.5, max_attempts=20
     )
     try:
@@ -90,12 +88,11 @@ async def test_every_message_arrives_despite_5xx_timeouts_resets_and_429(emulato
         assert statuses == {OutboxStatus.sent: 60}
     finally:
         await delivery.close()
-        await bot.session.close()
         await engine.dispose()
 
 
 async def test_permanent_errors_give_up_with_the_reason(emulator, database_url):
-    engine, sessions, bot, delivery = await _engine_over(
+    engine, sessions, delivery = await _engine_over(
         database_url, emulator, 5, rate=100.0, backoff=0.01, max_attempts=3
     )
     try:
@@ -135,12 +132,11 @@ async def test_permanent_errors_give_up_with_the_reason(emulator, database_url):
         assert [s for c, s in by_chat.items() if s is OutboxStatus.sent] == [OutboxStatus.sent] * 3
     finally:
         await delivery.close()
-        await bot.session.close()
         await engine.dispose()
 
 
 async def test_a_personal_message_overtakes_a_mass_broadcast(emulator, database_url):
-    engine, sessions, bot, delivery = await _engine_over(database_url, emulator, 400, rate=100.0)
+    engine, sessions, delivery = await _engine_over(database_url, emulator, 400, rate=100.0)
     try:
         runner = asyncio.create_task(_drain(delivery, sessions))
         await _until(lambda: emulator.counters.delivered_total >= 60)
@@ -166,12 +162,11 @@ async def test_a_personal_message_overtakes_a_mass_broadcast(emulator, database_
         assert after >= 400 - 60 - 2 * delivery.batch_size - delivery.batch_size
     finally:
         await delivery.close()
-        await bot.session.close()
         await engine.dispose()
 
 
 async def test_pacing_stays_under_the_limits_without_429(emulator, database_url):
-    engine, sessions, bot, delivery = await _engine_over(database_url, emulator, 90, rate=30.0)
+    engine, sessions, delivery = await _engine_over(database_url, emulator, 90, rate=30.0)
     try:
         emulator.set_limits(global_rate=30.0, per_chat_rate=1.0, per_chat_burst=3)
         async with sessions.begin() as session:  # three messages to one chat, too
@@ -182,7 +177,6 @@ async def test_pacing_stays_under_the_limits_without_429(emulator, database_url)
         assert emulator.counters.delivered_total == 93
     finally:
         await delivery.close()
-        await bot.session.close()
         await engine.dispose()
 
 
