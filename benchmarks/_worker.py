@@ -58,9 +58,10 @@ async def main(args: argparse.Namespace) -> dict[str, float | int]:
     try:
         while time.monotonic() < deadline:
             await delivery.run(budget=min(30.0, deadline - time.monotonic()))
-            async with sessions() as session:
-                if not await session.scalar(left_query):
-                    break
+            if not args.stay:
+                async with sessions() as session:
+                    if not await session.scalar(left_query):
+                        break
             await asyncio.sleep(0.2)
     finally:
         await delivery.close()
@@ -89,6 +90,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--budget", type=float, default=3600.0)
     parser.add_argument("--lease", type=float, default=120.0)
     parser.add_argument("--backoff", type=float, default=0.5)
+    parser.add_argument(
+        "--stay", action="store_true", help="keep polling until the budget, as the bot's job does"
+    )
     parser.add_argument("--batch", type=int, default=None, help="rows per claim (default: a quarter second)")
     return parser.parse_args(argv)
 

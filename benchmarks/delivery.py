@@ -66,14 +66,26 @@ async def _counters(url: str) -> dict[str, Any]:
         return dict((await response.json())["result"])
 
 
-async def _run(argv: list[str]) -> dict[str, Any]:
-    process = await asyncio.create_subprocess_exec(
+async def _spawn(argv: list[str]) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
         sys.executable,
         *argv,
         cwd=ROOT,
         stdout=asyncio.subprocess.PIPE,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
+
+
+async def _run(argv: list[str], kill_after: float | None = None) -> dict[str, Any]:
+    """Run a sender to its end and return its JSON line; with `kill_after`, SIGKILL it then (no answer)."""
+    process = await _spawn(argv)
+    if kill_after is not None:
+        try:
+            await asyncio.wait_for(process.wait(), timeout=kill_after)
+        except TimeoutError:
+            process.kill()  # kill -9: no cleanup, nothing written at exit
+        await process.wait()
+        return {}
     out, _ = await process.communicate()
     lines = out.decode().strip().splitlines()
     if process.returncode != 0 or not lines:
@@ -87,7 +99,19 @@ def _finished_by_engine(path: Path) -> set[int]:
         return {row[0] for row in db.execute(query)}
 
 
-async def _one(approach: str, users: int, limit: int, window: float) -> dict[str, Any]:
+async def _one(
+    approach: str,
+    users: int,
+    limit: int,
+    window: float,
+    *,
+    split: int = 1,
+    crash_at: float | None = None,
+    scenario: str = "delivery",
+) -> dict[str, Any]:
+    """One sender over a fresh emulator and outbox. `split`: that many mailings at once (the engine
+    queues them all in its one outbox). `crash_at`: the sender is killed with SIGKILL after that many
+    seconds and started again for the rest of the window, as a supervisor would restart it."""
     with tempfile.TemporaryDirectory(prefix="profbot-bench-") as folder:
         path = Path(folder) / "outbox.sqlite3"
         url = f"sqlite+aiosqlite:///{path}"
@@ -95,27 +119,29 @@ async def _one(approach: str, users: int, limit: int, window: float) -> dict[str
         emulator, api = await _emulator(users)
         try:
             paid = ["--paid"] if limit > 30 else []
+            done = Path(folder) / "done.txt"
+
+            def argv(budget: float) -> list[str]:
+                if approach == "engine":
+                    # A short lease after a crash: what the dead process had claimed is retried soon.
+                    lease = ["--lease", "3"] if crash_at is not None else []
+                    return [
+                        "-m", "benchmarks._worker", url, api, "--rate", str(limit),
+                        "--budget", str(budget), *lease, *paid,
+                    ]  # fmt: skip
+                return [
+                    "-m", "benchmarks._peers", approach, str(path), api, "--rate", str(limit),
+                    "--budget", str(budget), "--done", str(done), "--split", str(split), *paid,
+                ]  # fmt: skip
+
+            if crash_at is not None:
+                await _run(argv(window), kill_after=crash_at)
+                result = await _run(argv(window - crash_at))
+            else:
+                result = await _run(argv(window))
             if approach == "engine":
-                argv = [
-                    "-m",
-                    "benchmarks._worker",
-                    url,
-                    api,
-                    "--rate",
-                    str(limit),
-                    "--budget",
-                    str(window),
-                    *paid,
-                ]
-                result = await _run(argv)
                 finished = _finished_by_engine(path)
             else:
-                done = Path(folder) / "done.txt"
-                argv = [
-                    "-m", "benchmarks._peers", approach, str(path), api, "--rate", str(limit),
-                    "--budget", str(window), "--done", str(done), *paid,
-                ]  # fmt: skip
-                result = await _run(argv)
                 text = done.read_text().strip()
                 finished = {int(c) for c in text.splitlines()} if text else set()
             counters = await _counters(api)
@@ -127,28 +153,30 @@ async def _one(approach: str, users: int, limit: int, window: float) -> dict[str
     seconds = float(result["seconds"])
     span = float(result["send_span_s"])
     # Rate between the first and the last accepted send: start-up (imports, seeding) is not sending.
-    rate = (delivered - 1) / span if span > 0 else 0.0
-    return {
-        "scenario": f"delivery/{approach}",
-        "params": {
-            "recipients": users,
-            "limit_per_s": limit,
-            "window_s": window,
-            "faults": "1% 502, 0.2% resets",
-        },
-        "figures": {
-            "delivered": delivered,
-            "deliveries_per_s": round(rate, 1),
-            "share_of_limit": round(rate / limit, 3),
-            "429s_received": int(counters["too_many_requests"]),
-            "lost": len([c for c in finished if by_chat.get(c, 0) == 0]),
-            "duplicated": sum(v - 1 for v in by_chat.values() if v > 1),
-            "peak_rss_mib": float(result["peak_rss_mib"]),
-            "rss_growth_mib": round(float(result["peak_rss_mib"]) - float(result["baseline_rss_mib"]), 1),
-            "send_span_s": span,
-            "sender_seconds": seconds,
-        },
+    rate = (delivered - 1) / span if span > 0 and crash_at is None else 0.0
+    params: dict[str, Any] = {
+        "recipients": users,
+        "limit_per_s": limit,
+        "window_s": window,
+        "faults": "1% 502, 0.2% resets",
     }
+    if split > 1:
+        params["mailings_at_once"] = split
+    if crash_at is not None:
+        params["kill_9_at_s"] = crash_at
+    figures: dict[str, Any] = {"delivered": delivered}
+    if crash_at is None:
+        figures |= {"deliveries_per_s": round(rate, 1), "share_of_limit": round(rate / limit, 3)}
+    figures |= {
+        "429s_received": int(counters["too_many_requests"]),
+        "lost": len([c for c in finished if by_chat.get(c, 0) == 0]),
+        "duplicated": sum(v - 1 for v in by_chat.values() if v > 1),
+        "peak_rss_mib": float(result["peak_rss_mib"]),
+        "rss_growth_mib": round(float(result["peak_rss_mib"]) - float(result["baseline_rss_mib"]), 1),
+        "send_span_s": span,
+        "sender_seconds": seconds,
+    }
+    return {"scenario": f"{scenario}/{approach}", "params": params, "figures": figures}
 
 
 async def scenarios(quick: bool) -> AsyncIterator[dict[str, Any]]:
@@ -176,3 +204,11 @@ async def scenarios(quick: bool) -> AsyncIterator[dict[str, Any]]:
                 "params": {"recipients": users, "limit_per_s": limit},
                 "figures": ratios,
             }
+    # Two situations every real deployment meets, at Telegram's 30/s: two mailings at once (a teacher's
+    # broadcast while a coordinator's announcement goes out), and the sender killed mid-way and restarted.
+    users = 2_000
+    window = float(os.environ.get("BENCH_WINDOW_SPECIAL", 20 if quick else 40))
+    for approach in only:
+        yield await _one(approach, users, 30, window, split=2, scenario="delivery/two_at_once")
+    for approach in only:
+        yield await _one(approach, users, 30, window, crash_at=window / 2, scenario="delivery/kill_9")

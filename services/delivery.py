@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from models import Outbox, OutboxStatus, User
+from models import Outbox, OutboxStatus, Priority, User
 from models.base import utcnow
 from services.delivery_http import LeanBotApi, MethodUrl
 
@@ -133,6 +133,7 @@ class Delivery:
         lease: timedelta = timedelta(minutes=2),
         hold: HoldPolicy | None = None,
         on_settled: SettledHook | None = None,
+        linger: float = 1.0,
     ):
         self.hold = hold
         self.method_url = method_url
@@ -151,6 +152,7 @@ class Delivery:
         self.request_timeout = request_timeout
         self.lease = lease
         self.on_settled = on_settled
+        self.linger = linger
         self.stats = DeliveryStats()
         self._last_sent: dict[int, float] = {}
         self._lock = asyncio.Lock()
@@ -175,14 +177,14 @@ class Delivery:
             # Two batches overlap (one finishing its slowest sends while the next starts), and the one
             # after them is being claimed: the pacer, not the database, sets the pace.
             in_flight: deque[asyncio.Task[None]] = deque()
-            claim = asyncio.create_task(self._prepare())
+            claim = asyncio.create_task(self._prepare(deadline))
             try:
                 while True:
                     batch = await claim
                     if batch is None:
                         break
                     more = time.monotonic() < deadline
-                    claim = asyncio.create_task(self._prepare() if more else _nothing())
+                    claim = asyncio.create_task(self._prepare(deadline) if more else _nothing())
                     in_flight.append(asyncio.create_task(self._send_and_settle(*batch)))
                     if len(in_flight) >= 2:
                         await in_flight.popleft()
@@ -221,15 +223,44 @@ class Delivery:
                 .values(status=OutboxStatus.pending, not_before=utcnow())
             )
 
-    async def _prepare(self) -> tuple[Sequence[Outbox], dict[int, OutgoingMessage | None]] | None:
-        """Claim the next due batch, apply holds and render it; None when nothing is due."""
+    async def _prepare(
+        self, deadline: float
+    ) -> tuple[Sequence[Outbox], dict[int, OutgoingMessage | None]] | None:
+        """Claim the next due batch, apply holds and render it; None when nothing is due.
+
+        A retry due within `linger` seconds (a 5xx backoff, a short retry_after) is waited for, polling
+        for new rows meanwhile, rather than left to the next tick of the job: the end of a broadcast
+        does not drag on for a few retried messages.
+        """
         while True:
             claimed = await self._claim()
             if not claimed:
-                return None
+                wait = await self._next_due_in()
+                if wait is None or wait > self.linger or time.monotonic() + wait >= deadline:
+                    return None
+                await asyncio.sleep(min(max(wait, 0.01), 0.1))
+                continue
             rows = await self._apply_hold(claimed)
             if rows:
                 return rows, await self._render(rows)
+
+    async def _next_due_in(self) -> float | None:
+        """Seconds until the earliest pending row is due (None if nothing is pending).
+
+        One lookup per priority: each is the first entry of a range of the `ix_outbox_due` index, so rows
+        held until the morning (thousands, at night) are never scanned.
+        """
+        found = []
+        async with self.sessions() as session:
+            for priority in Priority:
+                earliest = await session.scalar(
+                    select(func.min(Outbox.not_before)).where(
+                        Outbox.status == OutboxStatus.pending, Outbox.priority == int(priority)
+                    )
+                )
+                if earliest is not None:
+                    found.append(earliest)
+        return (min(found) - utcnow()).total_seconds() if found else None
 
     async def _claim(self) -> list[Outbox]:
         now = utcnow()
