@@ -153,6 +153,7 @@ class Delivery:
         self.lease = lease
         self.on_settled = on_settled
         self.linger = linger
+        self._unsettled = 0  # batches being sent, whose rows are not settled yet
         self.stats = DeliveryStats()
         self._last_sent: dict[int, float] = {}
         self._lock = asyncio.Lock()
@@ -184,6 +185,7 @@ class Delivery:
                     if batch is None:
                         break
                     more = time.monotonic() < deadline
+                    self._unsettled += 1  # before the next claim looks at it
                     claim = asyncio.create_task(self._prepare(deadline) if more else _nothing())
                     in_flight.append(asyncio.create_task(self._send_and_settle(*batch)))
                     if len(in_flight) >= 2:
@@ -202,7 +204,10 @@ class Delivery:
     async def _send_and_settle(
         self, rows: Sequence[Outbox], messages: dict[int, OutgoingMessage | None]
     ) -> None:
-        await self._settle(await self._send_batch(rows, messages))
+        try:
+            await self._settle(await self._send_batch(rows, messages))
+        finally:
+            self._unsettled -= 1
 
     async def _release_expired_leases(self) -> None:
         """Rows left `sending` by a process that died go back to the queue."""
@@ -235,6 +240,9 @@ class Delivery:
         while True:
             claimed = await self._claim()
             if not claimed:
+                if self.linger and self._unsettled and time.monotonic() < deadline:
+                    await asyncio.sleep(0.02)  # the batches in flight may put retries back
+                    continue
                 wait = await self._next_due_in()
                 if wait is None or wait > self.linger or time.monotonic() + wait >= deadline:
                     return None

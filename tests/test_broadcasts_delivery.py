@@ -93,8 +93,8 @@ async def test_every_message_arrives_despite_5xx_timeouts_resets_and_429(emulato
 
 async def test_permanent_errors_give_up_with_the_reason(emulator, database_url):
     engine, sessions, delivery = await _engine_over(
-        database_url, emulator, 5, rate=100.0, backoff=0.01, max_attempts=3
-    )
+        database_url, emulator, 5, rate=100.0, backoff=0.01, max_attempts=3, linger=0.0
+    )  # linger=0: one run is one attempt, so the test can look between attempts
     try:
         emulator.user(FIRST_CHAT + 1).started = False  # never started the bot: 400 chat not found
         emulator.user(FIRST_CHAT + 2).block()
@@ -230,4 +230,17 @@ async def test_kill_9_mid_broadcast_loses_nothing(emulator, database_url):
             sent = await session.scalar(select(func.count()).where(Outbox.status == OutboxStatus.sent))
         assert sent == n
     finally:
+        await engine.dispose()
+
+
+async def test_a_retry_due_soon_goes_in_the_same_run(emulator, database_url):
+    """A 429 with retry_after=1 (or a 5xx backoff) does not wait for the job's next tick."""
+    engine, _sessions, delivery = await _engine_over(database_url, emulator, 3, rate=100.0, linger=2.0)
+    try:
+        emulator.force_429(1, retry_after=1)
+        assert await delivery.run(budget=10) == 3, "one run sent all three, the refused one a second later"
+        assert delivery.stats.rate_limited == 1
+        assert sorted(emulator.counters.delivered_by_chat) == [FIRST_CHAT, FIRST_CHAT + 1, FIRST_CHAT + 2]
+    finally:
+        await delivery.close()
         await engine.dispose()
