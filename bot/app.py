@@ -23,6 +23,7 @@ from bot.fsm_storage import SqlStorage
 from bot.i18n import LANGUAGES, UserLocaleMiddleware, build_i18n
 from bot.middlewares import DbSessionMiddleware, PerUserOrderMiddleware, ProfileMiddleware
 from bot.settings import SANDBOX_TOKEN, Settings
+from bot.throttling import ThrottlingMiddleware
 from handlers import build_router
 from handlers.common import bot_commands
 from models.database import create_engine, create_session_factory
@@ -140,6 +141,10 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
     dispatcher["report_refresher"] = reports
     # One user's updates in order, before the FSM reads their dialog state.
     dispatcher.update.outer_middleware.unregister(dispatcher.fsm)
+    # Floods are dropped first, before they wait for their turn or touch the database.
+    dispatcher.update.outer_middleware(
+        ThrottlingMiddleware(i18n, settings.throttle_rate, settings.throttle_burst)
+    )
     order = PerUserOrderMiddleware()
     dispatcher.update.outer_middleware(order)
     dispatcher.update.outer_middleware(dispatcher.fsm)

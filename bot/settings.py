@@ -38,6 +38,9 @@ class Settings(BaseSettings):
         default_factory=lambda: [1440, 120], alias="REMINDER_OFFSETS"
     )
     event_timers_interval: float = Field(default=60.0, gt=0, le=3600, alias="EVENT_TIMERS_INTERVAL")
+    # Flood control: updates per second one user may send (0 = off), and how many at once.
+    throttle_rate: float = Field(default=3.0, ge=0, le=100, alias="THROTTLE_RATE")
+    throttle_burst: int = Field(default=10, ge=1, le=1000, alias="THROTTLE_BURST")
 
     @field_validator("admin_ids", mode="before")
     @classmethod

@@ -69,6 +69,7 @@ def make_settings(emulator: Emulator, database_url: str, **extra: object) -> Set
         "OUTBOX_INTERVAL": 0.2,
         "OUTBOX_RATE": 200.0,
         "REDIS_URL": "",
+        "THROTTLE_RATE": 0,  # test users type faster than people; tests/test_throttling.py turns it on
     }
     values.update(extra)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
