@@ -260,7 +260,7 @@ class Delivery:
         """
         found = []
         async with self.sessions() as session:
-            for priority in Priority:
+            for priority in {p - shift for p in Priority for shift in (0, 1)}:  # with retries' own
                 earliest = await session.scalar(
                     select(func.min(Outbox.not_before)).where(
                         Outbox.status == OutboxStatus.pending, Outbox.priority == int(priority)
@@ -504,6 +504,9 @@ class Delivery:
                 "attempts": attempts,
                 "not_before": utcnow() + backoff,
                 "last_error": reason,
+                # Once its backoff is over, a retry goes before the fresh rows of its kind (claims are
+                # ordered by priority, then not_before): otherwise it would wait for the whole broadcast.
+                "priority": row.priority - 1 if attempts == 1 else row.priority,
             },
         )
 
