@@ -244,3 +244,14 @@ async def test_a_retry_due_soon_goes_in_the_same_run(emulator, database_url):
     finally:
         await delivery.close()
         await engine.dispose()
+
+
+def test_a_first_retry_goes_before_fresh_rows_of_its_kind():
+    """Claims are ordered by priority: a retried broadcast row does not wait for the rest of the broadcast."""
+    delivery = Delivery(lambda method: method, None, {})  # type: ignore[arg-type]
+    row = Outbox(id=1, chat_id=5, priority=int(Priority.broadcast), attempts=0)
+    first = delivery._settle_retry(row, ConnectionResetError())
+    assert first.values["priority"] == Priority.broadcast - 1
+    assert Priority.broadcast - 1 > Priority.announcement, "still behind announcements and personal messages"
+    row.attempts, row.priority = 1, first.values["priority"]
+    assert delivery._settle_retry(row, ConnectionResetError()).values["priority"] == Priority.broadcast - 1
