@@ -70,7 +70,7 @@ class RenderDeps:
 Factory = Callable[[RenderDeps], dict[str, Renderer]]
 
 
-class _Factories:
+class Factories:
     """Imports each factory once, on first need, and keeps what it built."""
 
     def __init__(self, deps: RenderDeps):
@@ -98,7 +98,7 @@ def build_renderers(deps: RenderDeps, *, lazy: bool) -> dict[str, Renderer]:
         broadcasts.KIND: broadcasts.broadcast_renderer(deps.catalogs),
         broadcasts.REPORT_KIND: broadcasts.report_renderer(deps.catalogs),
     }
-    factories = _Factories(deps)
+    factories = Factories(deps)
     for kind, path in AIOGRAM_KINDS.items():
         renderers[kind] = factories.lazy(kind, path) if lazy else factories.load(path)[kind]
     return renderers

@@ -21,7 +21,7 @@ from bot.callbacks import BroadcastAckCb, BroadcastCb
 from bot.catalogs import Catalogs
 from bot.clock import SystemClock
 from bot.demo import seed_directory
-from bot.outbox import AIOGRAM_KINDS, RenderDeps, _Factories
+from bot.outbox import AIOGRAM_KINDS, Factories, RenderDeps
 from models import Learner, Municipality, Role, School, TeacherClass, User, UserRole
 from models.base import utcnow
 from models.database import create_engine, create_session_factory
@@ -49,7 +49,7 @@ def test_plain_buttons_carry_what_the_callback_factories_pack():
 
 
 def test_each_lazy_factory_builds_exactly_the_kinds_named_for_it():
-    factories = _Factories(RenderDeps(Catalogs(), SystemClock()))
+    factories = Factories(RenderDeps(Catalogs(), SystemClock()))
     for path in set(AIOGRAM_KINDS.values()):
         assert set(factories.load(path)) == {k for k, p in AIOGRAM_KINDS.items() if p == path}
 
@@ -80,7 +80,11 @@ async def _seed(database_url: str, report_message_id: int) -> int:
             for telegram_id, language in people.items():
                 # quiet_start == quiet_end: no quiet hours, whatever the hour the suite runs at
                 user = User(
-                    telegram_id=telegram_id, consent_at=utcnow(), language=language, quiet_start=0, quiet_end=0
+                    telegram_id=telegram_id,
+                    consent_at=utcnow(),
+                    language=language,
+                    quiet_start=0,
+                    quiet_end=0,
                 )
                 session.add(user)
                 await session.flush()
