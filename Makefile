@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run sandbox test lint typecheck pytest bench locales clean
+.PHONY: install run deliver sandbox test lint typecheck pytest bench locales clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,10 @@ locales: $(STAMP)
 
 run: install locales
 	$(PY) -m bot
+
+# The outbox sender as a process of its own (DELIVERY_MODE=worker in .env; `make run` beside it).
+deliver: install locales
+	$(PY) -m bot.deliver
 
 test: install locales lint typecheck pytest
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import resource
 import sys
 import time
 from collections.abc import Sequence
@@ -21,6 +20,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.memory import peak_rss_mib
 from models import Outbox, OutboxStatus
 from models.database import create_engine, create_session_factory
 from services.delivery import Delivery, OutgoingMessage
@@ -32,10 +32,6 @@ NOTE = "note"
 
 async def note_renderer(session: AsyncSession, rows: Sequence[Outbox]) -> dict[int, OutgoingMessage | None]:
     return {row.id: OutgoingMessage(f"note {row.id}", parse_mode=None) for row in rows}
-
-
-def peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 async def main(args: argparse.Namespace) -> dict[str, float | int]:

@@ -52,11 +52,7 @@ async def _run(settings: Settings) -> None:
         emulator = Emulator(EmulatorConfig(port=settings.sandbox_port))
         await emulator.start()
         admins = settings.admin_ids or [SANDBOX_ADMIN]
-        settings = settings.model_copy(update={"telegram_api_url": emulator.url, "admin_ids": admins})
-        if settings.database_url == Settings.model_fields["database_url"].default:
-            settings = settings.model_copy(
-                update={"database_url": "sqlite+aiosqlite:///./data/sandbox.sqlite3"}
-            )
+        settings = settings.for_sandbox(emulator.url).model_copy(update={"admin_ids": admins})
     app = build_app(settings)
     try:
         await app.prepare()

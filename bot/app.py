@@ -1,4 +1,8 @@
-"""Composition root: builds settings-driven parts and hands them in; nothing reaches for a global."""
+"""Composition root: builds settings-driven parts and hands them in; nothing reaches for a global.
+
+The outbox is sent here (DELIVERY_MODE=inline) or by `python -m bot.deliver` (worker, `bot/deliver.py`);
+both build the engine with `bot.outbox.build_delivery`.
+"""
 
 from __future__ import annotations
 
@@ -18,11 +22,13 @@ from aiogram.utils.i18n import I18n
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.catalogs import LANGUAGES, Catalogs
 from bot.clock import Clock, SystemClock
 from bot.fsm_storage import SqlStorage
-from bot.i18n import LANGUAGES, UserLocaleMiddleware, build_i18n
+from bot.i18n import UserLocaleMiddleware, build_i18n
 from bot.middlewares import DbSessionMiddleware, PerUserOrderMiddleware, ProfileMiddleware
-from bot.settings import SANDBOX_TOKEN, Settings
+from bot.outbox import RenderDeps, build_delivery
+from bot.settings import Settings
 from bot.throttling import ThrottlingMiddleware
 from handlers import build_router
 from handlers.common import bot_commands
@@ -31,12 +37,8 @@ from models.migrate import upgrade
 from scheduler.event_jobs import EventJobs, add_event_jobs
 from scheduler.jobs import OutboxWakeup, build_scheduler
 from scheduler.monthly import add_monthly_summary_job
-from services.broadcasts import ReportRefresher, broadcast_renderer, report_renderer
+from services.broadcasts import ReportRefresher
 from services.delivery import Delivery
-from services.monthly_summary import KIND as MONTHLY_SUMMARY
-from services.monthly_summary import monthly_summary_renderer
-from services.notifications import event_renderers
-from services.quiet_hours import quiet_hours_policy
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +53,7 @@ class App:
     scheduler: AsyncIOScheduler
     delivery: Delivery
     i18n: I18n
+    reports: ReportRefresher
     _polling: asyncio.Task[None] | None = None
     clock: Clock = field(default_factory=SystemClock)
     event_jobs: EventJobs | None = None
@@ -91,6 +94,7 @@ class App:
             self._polling = None
         await self.dispatcher.storage.close()
         await self.delivery.close()
+        await self.reports.close()
         await self.bot.session.close()
         await self.engine.dispose()
 
@@ -108,28 +112,19 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
     settings.ensure_data_dir()
     engine = create_engine(settings.database_url)
     sessions = create_session_factory(engine)
-    token = settings.bot_token.get_secret_value() if settings.bot_token else SANDBOX_TOKEN
     api = TelegramAPIServer.from_base(str(settings.telegram_api_url).rstrip("/"))
-    bot = Bot(token, session=AiohttpSession(api=api), default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+    bot = Bot(
+        settings.token,
+        session=AiohttpSession(api=api),
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML),
+    )
     i18n = build_i18n(settings.default_locale)
     clock = clock or SystemClock()
-    reports = ReportRefresher(bot, sessions, i18n)
-    renderers = {
-        **event_renderers(i18n, clock),
-        MONTHLY_SUMMARY: monthly_summary_renderer(i18n),
-        "broadcast": broadcast_renderer(i18n),
-        "broadcast_report": report_renderer(i18n),
-    }
-    delivery = Delivery(
-        lambda method: api.api_url(token=token, method=method),
-        sessions,
-        renderers,
-        rate=settings.delivery_rate,
-        paid=settings.paid_broadcast,
-        on_settled=reports,
-        hold=quiet_hours_policy(clock, settings.zone),
+    deps = RenderDeps(Catalogs(settings.default_locale), clock, i18n)
+    delivery, reports = build_delivery(settings, sessions, deps, lazy=False)
+    scheduler = build_scheduler(
+        delivery, settings.zone, settings.outbox_interval, deliver=settings.delivery_mode == "inline"
     )
-    scheduler = build_scheduler(delivery, settings.zone, settings.outbox_interval)
     wakeup = OutboxWakeup(scheduler, settings.zone)
     event_jobs = EventJobs(sessions, clock, settings.zone, settings.reminder_offsets, wakeup)
     add_event_jobs(scheduler, event_jobs, settings.event_timers_interval, settings.zone)
@@ -161,6 +156,7 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
         scheduler,
         delivery,
         i18n,
+        reports,
         clock=clock,
         event_jobs=event_jobs,
         order=order,

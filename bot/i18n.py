@@ -1,49 +1,25 @@
-"""Gettext catalogs for ru and en, compiled from `locales/*/LC_MESSAGES/messages.po` when stale."""
+"""aiogram's side of the gettext catalogs: the `I18n` handlers translate with, and the user's language.
+
+Compiling and the aiogram-free translations live in `bot/catalogs.py` (the delivery process uses them).
+"""
 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Any
 
 from aiogram.types import TelegramObject
 from aiogram.types import User as TgUser
 from aiogram.utils.i18n import I18n, I18nMiddleware
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 
-LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
-DOMAIN = "messages"
-LANGUAGES = ("ru", "en")
+from bot.catalogs import DOMAIN, LANGUAGES, LOCALES_DIR, compile_catalogs, pick_language
 
-
-def compile_catalogs(path: Path = LOCALES_DIR) -> list[Path]:
-    """Write a `.mo` beside every `.po` that is newer than it; returns what was written."""
-    written = []
-    for po in sorted(path.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
-        mo = po.with_suffix(".mo")
-        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
-            continue
-        with po.open("rb") as src:
-            catalog = read_po(src, locale=po.parent.parent.name)
-        with mo.open("wb") as dst:
-            write_mo(dst, catalog)
-        written.append(mo)
-    return written
+__all__ = ["LANGUAGES", "UserLocaleMiddleware", "build_i18n", "compile_catalogs", "pick_language"]
 
 
 def build_i18n(default_locale: str = "ru") -> I18n:
     compile_catalogs()
     return I18n(path=LOCALES_DIR, default_locale=default_locale, domain=DOMAIN)
-
-
-def pick_language(code: str | None, default: str) -> str:
-    """Map Telegram's language_code to a language we have; Russian unless the user's client says English."""
-    if code:
-        short = code.split("-")[0].lower()
-        if short in LANGUAGES:
-            return short
-    return default
 
 
 class UserLocaleMiddleware(I18nMiddleware):

@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 SANDBOX_TOKEN = "1000000001:SANDBOX-profbot-local-emulator"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/profbot.sqlite3"
+SANDBOX_DATABASE_URL = "sqlite+aiosqlite:///./data/sandbox.sqlite3"
 
 
 class Settings(BaseSettings):
@@ -32,6 +33,8 @@ class Settings(BaseSettings):
     paid_broadcast: bool = Field(default=False, alias="PAID_BROADCAST")
     outbox_paid_rate: float = Field(default=1000.0, gt=0, le=1000, alias="OUTBOX_PAID_RATE")
     outbox_interval: float = Field(default=1.0, gt=0, le=60, alias="OUTBOX_INTERVAL")
+    # inline: the bot's scheduler sends the outbox; worker: `python -m bot.deliver` does (a lean process).
+    delivery_mode: str = Field(default="inline", alias="DELIVERY_MODE")
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
     # Event reminders: minutes before the start, e.g. "24h,2h" or "1440,120"; and how often timers run.
     reminder_offsets: Annotated[list[int], NoDecode] = Field(
@@ -114,6 +117,14 @@ class Settings(BaseSettings):
             raise ValueError("must start with redis://, rediss:// or unix://")
         return value
 
+    @field_validator("delivery_mode")
+    @classmethod
+    def _check_delivery_mode(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value not in ("inline", "worker"):
+            raise ValueError("must be inline (the bot sends) or worker (python -m bot.deliver sends)")
+        return value
+
     @field_validator("log_level")
     @classmethod
     def _check_log_level(cls, value: str) -> str:
@@ -126,6 +137,18 @@ class Settings(BaseSettings):
     def sandbox(self) -> bool:
         """Without a token the bot runs against the local Bot API emulator."""
         return self.bot_token is None
+
+    @property
+    def token(self) -> str:
+        """The bot's token; the emulator's fixed one in the sandbox."""
+        return self.bot_token.get_secret_value() if self.bot_token else SANDBOX_TOKEN
+
+    def for_sandbox(self, api_url: str) -> Settings:
+        """Pointed at the local emulator, with the sandbox's own database unless one is configured."""
+        update: dict[str, object] = {"telegram_api_url": api_url}
+        if self.database_url == DEFAULT_DATABASE_URL:
+            update["database_url"] = SANDBOX_DATABASE_URL
+        return self.model_copy(update=update)
 
     @property
     def delivery_rate(self) -> float:

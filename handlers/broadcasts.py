@@ -272,11 +272,11 @@ async def choose_ack(
     school = await session.get(School, audience.school_id) if audience.school_id else None
     if isinstance(query.message, Message):
         await query.message.edit_text(_("Preview: this is how recipients will see it."))
-        await _show(query.message, broadcasts.broadcast_message(draft))
+        await _show(query.message, broadcasts.broadcast_message(_, draft))
         summary = "\n".join(
             [
                 _("To: {audience}").format(
-                    audience=broadcasts.audience_text(audience, school.name if school else None)
+                    audience=broadcasts.audience_text(_, audience, school.name if school else None)
                 ),
                 _("Recipients: {n}").format(n=draft.recipients),
                 "",
@@ -291,11 +291,14 @@ async def choose_ack(
     await query.answer()
 
 
+def _markup(markup: InlineKeyboardMarkup | dict[str, Any] | None) -> InlineKeyboardMarkup | None:
+    """The services build plain keyboards (the delivery process has no aiogram); aiogram wants its own."""
+    return InlineKeyboardMarkup.model_validate(markup) if isinstance(markup, dict) else markup
+
+
 async def _show(chat: Message, outgoing: broadcasts.OutgoingMessage) -> None:
     """The preview goes to the author in this conversation, exactly as recipients will get it."""
-    markup = outgoing.reply_markup
-    if isinstance(markup, dict):
-        markup = InlineKeyboardMarkup.model_validate(markup)
+    markup = _markup(outgoing.reply_markup)
     if outgoing.photo:
         await chat.answer_photo(outgoing.photo, caption=outgoing.text, reply_markup=markup)
     elif outgoing.document:
@@ -326,7 +329,8 @@ async def send(
     await outbox_wakeup()
     if message is not None:
         await message.edit_text(
-            broadcasts.report_text(broadcast, counts), reply_markup=broadcasts.report_keyboard(broadcast)
+            broadcasts.report_text(_, broadcast, counts),
+            reply_markup=_markup(broadcasts.report_keyboard(_, broadcast)),
         )
     await query.answer(_("Sending started."))
 

@@ -23,8 +23,13 @@ async def deliver_outbox(delivery: Delivery) -> None:
         log.exception("outbox delivery run failed")
 
 
-def build_scheduler(delivery: Delivery, zone: ZoneInfo, interval: float) -> AsyncIOScheduler:
+def build_scheduler(
+    delivery: Delivery, zone: ZoneInfo, interval: float, *, deliver: bool = True
+) -> AsyncIOScheduler:
+    """The bot's scheduler; without `deliver` (DELIVERY_MODE=worker) `python -m bot.deliver` sends."""
     scheduler = AsyncIOScheduler(timezone=zone)
+    if not deliver:
+        return scheduler
     scheduler.add_job(
         deliver_outbox,
         "interval",
@@ -40,12 +45,15 @@ def build_scheduler(delivery: Delivery, zone: ZoneInfo, interval: float) -> Asyn
 
 
 class OutboxWakeup:
-    """Lets a handler ask for the outbox to be drained now, instead of at the next tick."""
+    """Lets a handler ask for the outbox to be drained now, instead of at the next tick.
+
+    With a separate delivery process there is no job here: that process looks every OUTBOX_INTERVAL.
+    """
 
     def __init__(self, scheduler: AsyncIOScheduler, zone: ZoneInfo):
         self.scheduler = scheduler
         self.zone = zone
 
     async def __call__(self) -> None:
-        if self.scheduler.running:
+        if self.scheduler.running and self.scheduler.get_job(OUTBOX_JOB) is not None:
             self.scheduler.modify_job(OUTBOX_JOB, next_run_time=datetime.now(self.zone))

@@ -1,31 +1,32 @@
 """Broadcasts: a draft, its server-computed audience, queueing into the outbox, cancelling, acknowledgements
-and the author's delivery report (live while sending, final at the end)."""
+and the author's delivery report (live while sending, final at the end).
+
+No aiogram here: the delivery process (`python -m bot.deliver`) renders broadcasts and edits the live
+report with this module alone. Texts take the translation `_` of their reader's language (the bot's
+handlers pass aiogram's `gettext`, renderers a `Catalogs` translator), and buttons are plain dicts whose
+callback data is what `bot.callbacks` would pack (a test keeps them equal).
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
-from aiogram.utils.i18n import I18n
-from aiogram.utils.i18n import gettext as _
 from sqlalchemy import JSON, String, case, cast, func, literal, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.callbacks import BroadcastAckCb, BroadcastCb
+from bot.catalogs import Catalogs, Translate
 from models import Broadcast, BroadcastStatus, Outbox, OutboxStatus, Priority, User
 from models.base import utcnow
 from services import broadcast_audience
 from services.broadcast_audience import AudienceFilter
 from services.delivery import OutgoingMessage, Renderer
+from services.delivery_http import LeanBotApi, MethodUrl
 from services.outbox import enqueue
 
 log = logging.getLogger(__name__)
@@ -229,11 +230,25 @@ async def finish_if_done(session: AsyncSession, broadcast: Broadcast, counts: Re
     return True
 
 
-# --- texts -------------------------------------------------------------------------------------------
+# --- texts and buttons -------------------------------------------------------------------------------
 
 
-def audience_text(audience: AudienceFilter, school_name: str | None) -> str:
-    """One line naming the audience, in the current language."""
+def ack_callback_data(broadcast_id: int) -> str:
+    """`BroadcastAckCb(id=broadcast_id).pack()`, without aiogram."""
+    return f"ba:{broadcast_id}"
+
+
+def stop_callback_data(broadcast_id: int) -> str:
+    """`BroadcastCb(action="stop", id=broadcast_id).pack()`, without aiogram."""
+    return f"bc:stop:{broadcast_id}"
+
+
+def _keyboard(text: str, callback_data: str) -> dict[str, Any]:
+    return {"inline_keyboard": [[{"text": text, "callback_data": callback_data}]]}
+
+
+def audience_text(_: Translate, audience: AudienceFilter, school_name: str | None) -> str:
+    """One line naming the audience."""
     names = {"student": _("pupils"), "parent": _("parents"), "teacher": _("teachers")}
     who = ", ".join(names[r] for r in audience.roles if r in names)
     if audience.scope == "classes":
@@ -250,8 +265,8 @@ def audience_text(audience: AudienceFilter, school_name: str | None) -> str:
     return _("{who}, {grades}, {where}").format(who=who, grades=grades_text, where=where)
 
 
-def report_text(broadcast: Broadcast, counts: Report) -> str:
-    """The author's delivery report, in the current language."""
+def report_text(_: Translate, broadcast: Broadcast, counts: Report) -> str:
+    """The author's delivery report."""
     if broadcast.status is BroadcastStatus.cancelled:
         state = _("Stopped by the author.")
     elif broadcast.status is BroadcastStatus.done:
@@ -275,24 +290,19 @@ def report_text(broadcast: Broadcast, counts: Report) -> str:
     return "\n".join(lines)
 
 
-def report_keyboard(broadcast: Broadcast) -> InlineKeyboardMarkup | None:
+def report_keyboard(_: Translate, broadcast: Broadcast) -> dict[str, Any] | None:
+    """«Stop» while sending; nothing once finished (an edit without it removes the button)."""
     if broadcast.status is not BroadcastStatus.sending:
         return None
-    stop = InlineKeyboardButton(
-        text=_("⛔ Stop the broadcast"), callback_data=BroadcastCb(action="stop", id=broadcast.id).pack()
-    )
-    return InlineKeyboardMarkup(inline_keyboard=[[stop]])
+    return _keyboard(_("⛔ Stop the broadcast"), stop_callback_data(broadcast.id))
 
 
-def broadcast_message(broadcast: Broadcast) -> OutgoingMessage:
-    """What a recipient gets, in the current language (the author's text is their own HTML)."""
+def broadcast_message(_: Translate, broadcast: Broadcast) -> OutgoingMessage:
+    """What a recipient gets, and the author's preview (the author's text is their own HTML)."""
     text = _("📢 <b>Announcement</b>") + "\n\n" + broadcast.text
     markup = None
     if broadcast.ack_required:
-        button = InlineKeyboardButton(
-            text=_("✅ I have read it"), callback_data=BroadcastAckCb(id=broadcast.id).pack()
-        )
-        markup = InlineKeyboardMarkup(inline_keyboard=[[button]])
+        markup = _keyboard(_("✅ I have read it"), ack_callback_data(broadcast.id))
     return OutgoingMessage(
         text=text,
         reply_markup=markup,
@@ -309,7 +319,7 @@ async def _languages(session: AsyncSession, rows: Sequence[Outbox]) -> dict[int,
     return dict((await session.execute(select(User.id, User.language).where(User.id.in_(user_ids)))).all())
 
 
-def broadcast_renderer(i18n: I18n) -> Renderer:
+def broadcast_renderer(catalogs: Catalogs) -> Renderer:
     """A broadcast in each recipient's language; obsolete once the author stopped it."""
 
     async def render(session: AsyncSession, rows: Sequence[Outbox]) -> dict[int, OutgoingMessage | None]:
@@ -317,25 +327,23 @@ def broadcast_renderer(i18n: I18n) -> Renderer:
         found = (await session.scalars(select(Broadcast).where(Broadcast.id.in_(ids)))).all()
         broadcasts = {b.id: b for b in found}
         languages = await _languages(session, rows)
-        cache: dict[tuple[int, str], OutgoingMessage] = {}
+        cache: dict[tuple[int, str | None], OutgoingMessage] = {}
         result: dict[int, OutgoingMessage | None] = {}
         for row in rows:
             broadcast = broadcasts.get(row.broadcast_id or 0)
             if broadcast is None or broadcast.status is BroadcastStatus.cancelled:
                 result[row.id] = None
                 continue
-            locale = languages.get(row.user_id or 0) or i18n.default_locale
-            key = (broadcast.id, locale)
+            key = (broadcast.id, languages.get(row.user_id or 0))
             if key not in cache:
-                with i18n.context(), i18n.use_locale(locale):
-                    cache[key] = broadcast_message(broadcast)
+                cache[key] = broadcast_message(catalogs.translator(key[1]), broadcast)
             result[row.id] = cache[key]
         return result
 
     return render
 
 
-def report_renderer(i18n: I18n) -> Renderer:
+def report_renderer(catalogs: Catalogs) -> Renderer:
     """The final delivery report, sent to the author as a new message when a broadcast finishes."""
 
     async def render(session: AsyncSession, rows: Sequence[Outbox]) -> dict[int, OutgoingMessage | None]:
@@ -347,8 +355,8 @@ def report_renderer(i18n: I18n) -> Renderer:
                 result[row.id] = None
                 continue
             counts = await report(session, broadcast.id)
-            with i18n.context(), i18n.use_locale(languages.get(row.user_id or 0) or i18n.default_locale):
-                result[row.id] = OutgoingMessage(report_text(broadcast, counts))
+            _ = catalogs.translator(languages.get(row.user_id or 0))
+            result[row.id] = OutgoingMessage(report_text(_, broadcast, counts))
         return result
 
     return render
@@ -357,17 +365,25 @@ def report_renderer(i18n: I18n) -> Renderer:
 class ReportRefresher:
     """Keeps each author's report message up to date while their broadcast is being delivered.
 
-    Called by the delivery engine after it settles rows of broadcasts; edits at most every
-    `min_interval` seconds per broadcast, and always when the broadcast has finished.
+    Called by the delivery engine after it settles rows of broadcasts (and by the bot after a stop or an
+    acknowledgement); edits at most every `min_interval` seconds per broadcast, and always when the
+    broadcast has finished. Edits are one JSON POST to `editMessageText` over a lean client, so the
+    delivery process needs no aiogram `Bot`.
     """
 
     def __init__(
-        self, bot: Bot, sessions: async_sessionmaker[AsyncSession], i18n: I18n, min_interval: float = 2.0
+        self,
+        method_url: MethodUrl,
+        sessions: async_sessionmaker[AsyncSession],
+        catalogs: Catalogs,
+        min_interval: float = 2.0,
+        request_timeout: float = 15.0,
     ):
-        self.bot = bot
+        self.api = LeanBotApi(method_url, pool=4)
         self.sessions = sessions
-        self.i18n = i18n
+        self.catalogs = catalogs
         self.min_interval = min_interval
+        self.request_timeout = request_timeout
         self._edited: dict[int, float] = {}
         self._trailing: dict[int, asyncio.Task[None]] = {}
 
@@ -407,9 +423,33 @@ class ReportRefresher:
         self._edited[broadcast_id] = time.monotonic()
         if finished:
             self._edited.pop(broadcast_id, None)
-        with self.i18n.context(), self.i18n.use_locale(author.language or self.i18n.default_locale):
-            text, markup = report_text(broadcast, counts), report_keyboard(broadcast)
-        with contextlib.suppress(TelegramAPIError):  # "not modified", or the author deleted it
-            await self.bot.edit_message_text(
-                text, chat_id=author.telegram_id, message_id=broadcast.report_message_id, reply_markup=markup
-            )
+        _ = self.catalogs.translator(author.language)
+        payload: dict[str, Any] = {
+            "chat_id": author.telegram_id,
+            "message_id": broadcast.report_message_id,
+            "text": report_text(_, broadcast, counts),
+            "parse_mode": "HTML",
+        }
+        markup = report_keyboard(_, broadcast)
+        if markup is not None:
+            payload["reply_markup"] = markup
+        try:
+            status, answer = await self.api.post("editMessageText", payload, self.request_timeout)
+        except (OSError, TimeoutError) as exc:  # the next settle or the final edit tries again
+            log.warning("editing the report of broadcast %s failed: %r", broadcast_id, exc)
+            return
+        if not (isinstance(answer, dict) and answer.get("ok")):  # "not modified", or the author deleted it
+            log.debug("report of broadcast %s not edited: %s %s", broadcast_id, status, answer)
+
+    async def close(self) -> None:
+        """Bring the report up to date once more if an edit was deferred, then close the connections."""
+        pending = [b for b, task in self._trailing.items() if not task.done()]
+        for task in self._trailing.values():
+            task.cancel()
+        self._trailing.clear()
+        for broadcast_id in pending:
+            try:
+                await self.refresh(broadcast_id, force=True)
+            except Exception:
+                log.exception("refreshing the report of broadcast %s failed", broadcast_id)
+        await self.api.close()

@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
         ("OUTBOX_RATE", "fast", "OUTBOX_RATE"),
         ("REDIS_URL", "localhost:6379", "REDIS_URL"),
         ("LOG_LEVEL", "LOUD", "LOG_LEVEL"),
+        ("DELIVERY_MODE", "sometimes", "DELIVERY_MODE"),
     ],
 )
 def test_bad_value_is_one_line_and_exit_2(tmp_path, name, value, fragment):
