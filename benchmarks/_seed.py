@@ -1,4 +1,5 @@
-"""A migrated database holding `n` consenting users and one queued `note` message for each of them."""
+"""A migrated database holding `n` consenting users and one queued message for each of them: a `note`
+(rendered by the benchmark's own worker) or, with `broadcast_id`, a row of that confirmed broadcast."""
 
 from __future__ import annotations
 
@@ -12,7 +13,14 @@ from models.migrate import upgrade
 FIRST_CHAT = 1_000_000
 
 
-async def seed(database_url: str, n: int, first_chat: int = FIRST_CHAT, chunk: int = 10_000) -> None:
+async def seed(
+    database_url: str,
+    n: int,
+    first_chat: int = FIRST_CHAT,
+    chunk: int = 10_000,
+    *,
+    broadcast_id: int | None = None,
+) -> None:
     """Users get ids 1..n and chats first_chat.. ; outbox keys are unique per user, as a broadcast's are."""
     engine = create_engine(database_url)
     try:
@@ -24,7 +32,15 @@ async def seed(database_url: str, n: int, first_chat: int = FIRST_CHAT, chunk: i
                 await conn.execute(
                     insert(User),
                     [
-                        {"id": i + 1, "telegram_id": first_chat + i, "consent_at": now, "is_active": True}
+                        {
+                            "id": i + 1,
+                            "telegram_id": first_chat + i,
+                            "consent_at": now,
+                            "is_active": True,
+                            # No quiet hours: the benchmark must not depend on the hour it runs at.
+                            "quiet_start": 0,
+                            "quiet_end": 0,
+                        }
                         for i in range(start, stop)
                     ],
                 )
@@ -35,7 +51,8 @@ async def seed(database_url: str, n: int, first_chat: int = FIRST_CHAT, chunk: i
                             "key": f"bench:{i + 1}",
                             "user_id": i + 1,
                             "chat_id": first_chat + i,
-                            "kind": "note",
+                            "kind": "note" if broadcast_id is None else "broadcast",
+                            "broadcast_id": broadcast_id,
                             "payload": {},
                             "priority": int(Priority.broadcast),
                             "status": OutboxStatus.pending,

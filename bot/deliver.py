@@ -47,6 +47,7 @@ def _print_stats(delivery: Delivery, moment: str) -> None:
         "undeliverable": stats.undeliverable,
         "failed": stats.failed,
         "by_kind": stats.by_kind,
+        "send_span_s": round((stats.last_sent_at or 0.0) - (stats.first_sent_at or 0.0), 3),
         "peak_rss_mib": round(peak_rss_mib(), 1),
         "aiogram_loaded": "aiogram" in sys.modules,
     }
