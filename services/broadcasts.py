@@ -407,22 +407,24 @@ class ReportRefresher:
             await self.refresh(broadcast_id)
 
     async def refresh(self, broadcast_id: int, force: bool = False) -> None:
+        # Counting a broadcast's rows is an aggregate over all of them; the engine settles a batch several
+        # times a second, so between edits only a trailing refresh is scheduled (it also sees the end).
+        recent = time.monotonic() - self._edited.get(broadcast_id, 0.0) < self.min_interval
+        if recent and not force:
+            self._schedule_trailing(broadcast_id)
+            return
         async with self.sessions.begin() as session:
             broadcast = await session.get(Broadcast, broadcast_id)
             if broadcast is None:
                 return
             counts = await report(session, broadcast_id)
             finished = await finish_if_done(session, broadcast, counts)
-            recent = time.monotonic() - self._edited.get(broadcast_id, 0.0) < self.min_interval
-            if recent and not (finished or force):
-                self._schedule_trailing(broadcast_id)
-                return
             author = await session.get(User, broadcast.author_id) if broadcast.author_id else None
-        if author is None or broadcast.report_message_id is None:
-            return
         self._edited[broadcast_id] = time.monotonic()
         if finished:
             self._edited.pop(broadcast_id, None)
+        if author is None or broadcast.report_message_id is None:
+            return
         _ = self.catalogs.translator(author.language)
         payload: dict[str, Any] = {
             "chat_id": author.telegram_id,
