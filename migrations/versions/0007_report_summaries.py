@@ -21,43 +21,54 @@ BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 # a municipality changing its time zone (the school years of their pupils' participations).
 RSVP_COLUMNS = "event_id, learner_id, status, attended, result, school_id, grade, ovz"
 
+
+def _mark_event(row: str) -> str:
+    """SQLite: no INSERT OR IGNORE here, the statement that fired the trigger (a cascade) overrides it."""
+    return (
+        f"INSERT INTO report_stale_events (event_id) SELECT {row}.event_id "
+        f"WHERE NOT EXISTS (SELECT 1 FROM report_stale_events WHERE event_id = {row}.event_id);"
+    )
+
+
+def _mark_pupil(row: str) -> str:
+    return (
+        f"INSERT INTO report_stale_pupils (learner_id) SELECT {row}.learner_id WHERE {row}.learner_id IS NOT NULL "
+        f"AND NOT EXISTS (SELECT 1 FROM report_stale_pupils WHERE learner_id = {row}.learner_id);"
+    )
+
+
+def _mark_pupils(where: str) -> str:
+    return (
+        "INSERT INTO report_stale_pupils (learner_id) SELECT DISTINCT learner_id FROM rsvps "
+        f"WHERE {where} AND learner_id IS NOT NULL "
+        "AND learner_id NOT IN (SELECT learner_id FROM report_stale_pupils);"
+    )
+
+
 SQLITE_TRIGGERS = [
-    """CREATE TRIGGER report_rsvp_insert AFTER INSERT ON rsvps BEGIN
-        INSERT OR IGNORE INTO report_stale_events (event_id) VALUES (NEW.event_id);
-        INSERT OR IGNORE INTO report_stale_pupils (learner_id)
-            SELECT NEW.learner_id WHERE NEW.learner_id IS NOT NULL;
+    f"""CREATE TRIGGER report_rsvp_insert AFTER INSERT ON rsvps BEGIN
+        {_mark_event("NEW")} {_mark_pupil("NEW")}
     END""",
     f"""CREATE TRIGGER report_rsvp_update AFTER UPDATE OF {RSVP_COLUMNS} ON rsvps BEGIN
-        INSERT OR IGNORE INTO report_stale_events (event_id) VALUES (OLD.event_id);
-        INSERT OR IGNORE INTO report_stale_events (event_id) VALUES (NEW.event_id);
-        INSERT OR IGNORE INTO report_stale_pupils (learner_id)
-            SELECT OLD.learner_id WHERE OLD.learner_id IS NOT NULL;
-        INSERT OR IGNORE INTO report_stale_pupils (learner_id)
-            SELECT NEW.learner_id WHERE NEW.learner_id IS NOT NULL;
+        {_mark_event("OLD")} {_mark_event("NEW")} {_mark_pupil("OLD")} {_mark_pupil("NEW")}
     END""",
-    """CREATE TRIGGER report_rsvp_delete AFTER DELETE ON rsvps BEGIN
-        INSERT OR IGNORE INTO report_stale_events (event_id) VALUES (OLD.event_id);
-        INSERT OR IGNORE INTO report_stale_pupils (learner_id)
-            SELECT OLD.learner_id WHERE OLD.learner_id IS NOT NULL;
+    f"""CREATE TRIGGER report_rsvp_delete AFTER DELETE ON rsvps BEGIN
+        {_mark_event("OLD")} {_mark_pupil("OLD")}
     END""",
-    """CREATE TRIGGER report_event_update AFTER UPDATE OF status, starts_at ON events
+    f"""CREATE TRIGGER report_event_update AFTER UPDATE OF status, starts_at ON events
     WHEN OLD.status IS NOT NEW.status OR OLD.starts_at IS NOT NEW.starts_at BEGIN
-        INSERT OR IGNORE INTO report_stale_pupils (learner_id)
-            SELECT learner_id FROM rsvps WHERE event_id = NEW.id AND learner_id IS NOT NULL;
+        {_mark_pupils("event_id = NEW.id")}
     END""",
-    """CREATE TRIGGER report_school_update AFTER UPDATE OF municipality_id ON schools
+    f"""CREATE TRIGGER report_school_update AFTER UPDATE OF municipality_id ON schools
     WHEN OLD.municipality_id IS NOT NEW.municipality_id BEGIN
-        INSERT OR IGNORE INTO report_stale_pupils (learner_id)
-            SELECT learner_id FROM rsvps WHERE school_id = NEW.id AND learner_id IS NOT NULL;
+        {_mark_pupils("school_id = NEW.id")}
     END""",
-    """CREATE TRIGGER report_municipality_update AFTER UPDATE OF timezone ON municipalities
+    f"""CREATE TRIGGER report_municipality_update AFTER UPDATE OF timezone ON municipalities
     WHEN OLD.timezone IS NOT NEW.timezone BEGIN
-        INSERT OR IGNORE INTO report_stale_pupils (learner_id)
-            SELECT learner_id FROM rsvps
-            WHERE school_id IN (SELECT id FROM schools WHERE municipality_id = NEW.id)
-              AND learner_id IS NOT NULL;
+        {_mark_pupils("school_id IN (SELECT id FROM schools WHERE municipality_id = NEW.id)")}
     END""",
 ]
+
 SQLITE_DROP = [
     "DROP TRIGGER IF EXISTS report_rsvp_insert",
     "DROP TRIGGER IF EXISTS report_rsvp_update",
