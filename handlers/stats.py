@@ -106,6 +106,7 @@ async def send_overview(
     data = await overview(session, scope, period)
     events = await recent_events(session, scope, period)
     counts = await event_counts(session, events, scope.school_id if scope.kind == "school" else None)
+    await session.commit()  # the overview may have refreshed report summaries: release the write lock
     lines = [report_text.overview_text(data, locale)]
     if counts:
         lines += ["", _("<b>Latest events</b> (report: /stats and the number)")]
