@@ -183,7 +183,12 @@ def _upsert(session: AsyncSession) -> Any:
 
 
 async def _add_counts(session: AsyncSession, delta: Counter[Key]) -> None:
-    rows = [{"unit": u, "school_year": y, "measure": m, "learners": n} for (u, y, m), n in delta.items() if n]
+    # In key order, so two concurrent refreshes lock the counters they share in the same order.
+    rows = [
+        {"unit": u, "school_year": y, "measure": m, "learners": n}
+        for (u, y, m), n in sorted(delta.items())
+        if n
+    ]
     if not rows:
         return
     insert = _upsert(session)
