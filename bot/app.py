@@ -37,6 +37,7 @@ from models.migrate import upgrade
 from scheduler.event_jobs import EventJobs, add_event_jobs
 from scheduler.jobs import OutboxWakeup, build_scheduler
 from scheduler.monthly import add_monthly_summary_job
+from services import report_summary
 from services.broadcasts import ReportRefresher
 from services.delivery import Delivery
 
@@ -62,6 +63,10 @@ class App:
     async def prepare(self) -> None:
         """Migrate the database and set the command menu; safe to run on every start."""
         await upgrade(self.engine)
+        # After an upgrade that adds report summaries (or a crash), count what is stale now rather than in
+        # the first coordinator's /stats.
+        async with self.sessions.begin() as session:
+            await report_summary.refresh(session)
         for language in LANGUAGES:
             await self.bot.set_my_commands(
                 bot_commands(self.i18n, language),

@@ -40,6 +40,12 @@ class ManageCb(CallbackData, prefix="me"):
     action: str
 
 
+class EventReportCb(CallbackData, prefix="er"):
+    """«📊 Report» on an organiser's event card: the event's report, as `/stats <event>`."""
+
+    event_id: int
+
+
 class AttendCb(CallbackData, prefix="at"):
     """Attendance screen: toggle a participant, set a result, add a walk-in, finish."""
 

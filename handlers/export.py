@@ -50,6 +50,7 @@ async def send_period(
         return
     data = await overview(session, scope, period)
     rows = await events_table(session, scope, period)
+    await session.commit()  # the overview may have refreshed report summaries: release the write lock
     sheets = export.overview_sheets(data, rows, locale)
     header = export.overview_header(data, locale)
     name = f"report_{period.start:%Y%m%d}_{period.end:%Y%m%d}"

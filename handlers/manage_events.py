@@ -17,7 +17,7 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
-from bot.event_callbacks import ManageCb
+from bot.event_callbacks import EventReportCb, ManageCb
 from bot.filters import HasRole
 from handlers import date_picker
 from handlers.keyboards import rows
@@ -94,9 +94,15 @@ async def list_events(
     )
 
 
+def _report_button(event_id: int) -> tuple[str, str]:
+    """The event's report (handlers/stats.py checks the right to see it again)."""
+    return (_("📊 Report"), EventReportCb(event_id=event_id).pack())
+
+
 def _actions(event_id: int) -> InlineKeyboardMarkup:
     return rows(
         [
+            _report_button(event_id),
             (_("🗓 Move"), ManageCb(event_id=event_id, action="move").pack()),
             (_("📍 Change the place"), ManageCb(event_id=event_id, action="venue").pack()),
             (_("✏️ Title"), ManageCb(event_id=event_id, action="title").pack()),
@@ -132,8 +138,11 @@ async def on_action(
         await state.update_data(manage_event=event.id)
     if action == "open":
         ctx = await card_context(session, event, i18n.current_locale)
+        published = event.status.value == "published"
         await _edit(
-            query, event_text(event, ctx), _actions(event.id) if event.status.value == "published" else None
+            query,
+            event_text(event, ctx),
+            _actions(event.id) if published else rows([_report_button(event.id)]),
         )
     elif action == "move":
         await _edit(query, _("Type the new date and time as DD.MM.YYYY HH:MM."))

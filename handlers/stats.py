@@ -22,6 +22,7 @@ from babel.dates import format_date
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import StatsCb
+from bot.event_callbacks import EventReportCb
 from services import charts, report_text
 from services.people import Profile
 from services.reports import (
@@ -38,6 +39,7 @@ from services.reports import (
     recent_events,
     resolve_scope,
     school_year_of,
+    visible_event,
 )
 from services.stats import event_counts
 
@@ -104,6 +106,7 @@ async def send_overview(
     data = await overview(session, scope, period)
     events = await recent_events(session, scope, period)
     counts = await event_counts(session, events, scope.school_id if scope.kind == "school" else None)
+    await session.commit()  # the overview may have refreshed report summaries: release the write lock
     lines = [report_text.overview_text(data, locale)]
     if counts:
         lines += ["", _("<b>Latest events</b> (report: /stats and the number)")]
@@ -203,6 +206,24 @@ async def stats_button(
         return
     await query.answer()
     await send_overview(query.message, session, profile.user.id, period, locale)
+
+
+@router.callback_query(EventReportCb.filter())
+async def event_report_button(
+    query: CallbackQuery, callback_data: EventReportCb, session: AsyncSession, profile: Profile, i18n: I18n
+) -> None:
+    """«📊 Report» on an organiser's event card. The right is that of `/stats <event>`, checked again here, so
+    a forged or stale button only gets a polite refusal."""
+    if not isinstance(query.message, Message):
+        await query.answer(_("This button is out of date."), show_alert=True)
+        return
+    try:
+        await visible_event(session, await resolve_scope(session, profile.user.id), callback_data.event_id)
+    except NotAllowed:
+        await query.answer(_("There is no event with this number among those you can see."), show_alert=True)
+        return
+    await query.answer()
+    await send_event(query.message, session, profile.user.id, callback_data.event_id, i18n.current_locale)
 
 
 @router.callback_query(StatsCb.filter(F.action == "sum"))

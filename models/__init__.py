@@ -8,6 +8,13 @@ from models.feedback import Feedback
 from models.fsm import FsmRecord
 from models.outbox import Outbox, OutboxStatus, Priority
 from models.people import Invitation, Learner, Role, RoleChange, TeacherClass, User, UserRole
+from models.report import (
+    ReportEventTally,
+    ReportPupilAtom,
+    ReportPupilCount,
+    ReportStaleEvent,
+    ReportStalePupil,
+)
 from models.rsvp import Rsvp, RsvpStatus
 
 __all__ = [
@@ -29,6 +36,11 @@ __all__ = [
     "OutboxStatus",
     "Priority",
     "PupilCount",
+    "ReportEventTally",
+    "ReportPupilAtom",
+    "ReportPupilCount",
+    "ReportStaleEvent",
+    "ReportStalePupil",
     "Role",
     "RoleChange",
     "Rsvp",

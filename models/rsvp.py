@@ -53,7 +53,8 @@ class Rsvp(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
-    learner_id: Mapped[int | None] = mapped_column(ForeignKey("learners.id", ondelete="SET NULL"))
+    # Indexed (migration 0007): report summaries are refreshed pupil by pupil.
+    learner_id: Mapped[int | None] = mapped_column(ForeignKey("learners.id", ondelete="SET NULL"), index=True)
     status: Mapped[RsvpStatus] = mapped_column(
         Enum(RsvpStatus, native_enum=False, length=16, validate_strings=True)
     )

@@ -48,6 +48,8 @@ from models import (
     Outbox,
     OutboxStatus,
     PupilCount,
+    ReportEventTally,
+    ReportPupilCount,
     Role,
     Rsvp,
     RsvpStatus,
@@ -55,6 +57,7 @@ from models import (
     TeacherClass,
     UserRole,
 )
+from services import report_summary
 
 BANDS: tuple[tuple[str, int, int], ...] = (("1–4", 1, 4), ("5–9", 5, 9), ("10–11", 10, 11))
 HELD = (EventStatus.published, EventStatus.finished)
@@ -421,6 +424,125 @@ async def _facts(session: AsyncSession, scope: Scope, lo: datetime, hi: datetime
     return result
 
 
+def _summary_unit(scope: Scope) -> str:
+    if scope.kind == "school":
+        return f"s:{scope.school_id}"
+    if scope.kind == "municipality":
+        return f"m:{scope.municipality_id}"
+    return "all"
+
+
+async def _summarised(session: AsyncSession, scope: Scope, period: Period) -> bool:
+    """Whether the summaries answer this overview exactly: a whole school year, by the calendar of the
+    zone the summaries used for the scope (the default zone for everything, the municipality's otherwise)."""
+    if period != school_year_of(period.start):
+        return False
+    if scope.kind == "all":
+        return scope.zone.key == report_summary.DEFAULT_ZONE.key
+    muni = await session.get(Municipality, scope.municipality_id)
+    return muni is not None and muni.timezone == scope.zone.key
+
+
+async def _facts_summarised(session: AsyncSession, scope: Scope, period: Period) -> _Facts:
+    """The same numbers as `_facts`, from the summaries (models/report.py): sums of per-event tallies for
+    the counts, and counters of distinct pupils per school year for the unique ones."""
+    await report_summary.refresh(session)
+    lo, hi = period.bounds(scope.zone)
+    year, unit = period.start.year, _summary_unit(scope)
+    t = ReportEventTally
+    if scope.kind == "school":
+        mine: ColumnElement[bool] = t.school_id == scope.school_id
+    elif scope.kind == "municipality":
+        mine = t.school_id.in_(select(School.id).where(School.municipality_id == scope.municipality_id))
+    else:
+        mine = t.school_id != 0
+    sums = (
+        func.sum(t.going),
+        func.sum(t.maybe),
+        func.sum(t.waitlisted),
+        func.sum(t.attended),
+        func.sum(t.no_shows),
+        func.sum(t.participations),
+        func.sum(t.winners),
+        func.sum(t.prize_winners),
+    )
+
+    async def totals(since: datetime | None) -> Totals:
+        held = [Event.status.in_(HELD), Event.starts_at < hi]
+        if since is not None:
+            held.append(Event.starts_at >= since)
+        row = (
+            await session.execute(select(*sums).join(Event, Event.id == t.event_id).where(*held, mine))
+        ).one()
+        going, maybe, waiting, came, absent, parts, winners, prizes = (int(v or 0) for v in row)
+        adults = await session.scalar(
+            select(func.sum(t.adults)).join(Event, Event.id == t.event_id).where(*held, _event_filter(scope))
+        )
+        return Totals(going, maybe, waiting, came, absent, parts, 0, 0, winners, prizes, int(adults or 0))
+
+    result = _Facts(await totals(lo), await totals(None), [], {}, {}, {}, {})
+    in_period = [Event.status.in_(HELD), Event.starts_at >= lo, Event.starts_at < hi, mine]
+    month = _month(session, Event.starts_at)
+    parts_by_month = (
+        await session.execute(
+            select(month, func.sum(t.participations))
+            .join(Event, Event.id == t.event_id)
+            .where(*in_period)
+            .group_by(month)
+            .having(func.sum(t.participations) > 0)
+        )
+    ).all()
+    host = func.coalesce(Organisation.type, literal("other"))
+    trials = (
+        await session.execute(
+            select(host, func.sum(t.participations))
+            .join(Event, Event.id == t.event_id)
+            .outerjoin(Organisation, Organisation.id == Event.organisation_id)
+            .where(*in_period, Event.kind == "profession_trial")
+            .group_by(host)
+            .having(func.sum(t.participations) > 0)
+        )
+    ).all()
+    result.trials = {str(h): int(n) for h, n in trials}
+
+    c = ReportPupilCount
+    counts = dict(
+        (str(m), int(n))
+        for m, n in (
+            await session.execute(select(c.measure, c.learners).where(c.unit == unit, c.school_year == year))
+        ).all()
+    )
+    result.by_month = sorted((str(m), int(n), counts.get(f"month:{m}", 0)) for m, n in parts_by_month)
+    result.totals.unique_pupils, result.totals.ovz_pupils = counts.get("pupils", 0), counts.get("ovz", 0)
+    result.by_band = {name: counts.get(f"band:{name}", 0) for name, _lo, _hi in BANDS}
+    result.by_grade = {g: counts.get(f"grade:{g}", 0) for g in scope.grades}
+    if scope.kind == "all":
+        result.by_school = {
+            int(m.split(":", 1)[1]): n for m, n in counts.items() if m.startswith("school:") and n
+        }
+    else:
+        schools = [s for s, _name in await _scope_school_ids(session, scope)]
+        rows = await session.execute(
+            select(c.unit, c.learners).where(
+                c.unit.in_([f"s:{s}" for s in schools]), c.school_year == year, c.measure == "pupils"
+            )
+        )
+        result.by_school = {int(u.split(":", 1)[1]): int(n) for u, n in rows.all() if n}
+    firsts = dict(
+        (str(m), int(n or 0))
+        for m, n in (
+            await session.execute(
+                select(c.measure, func.sum(c.learners))
+                .where(c.unit == unit, c.school_year <= year, c.measure.in_(["first", "first_ovz"]))
+                .group_by(c.measure)
+            )
+        ).all()
+    )
+    result.cumulative.unique_pupils = firsts.get("first", 0)
+    result.cumulative.ovz_pupils = firsts.get("first_ovz", 0)
+    return result
+
+
 async def _scope_school_ids(session: AsyncSession, scope: Scope) -> list[tuple[int, str]]:
     query = select(School.id, School.name).order_by(School.name)
     if scope.kind == "school":
@@ -455,7 +577,10 @@ async def overview(
             await session.execute(select(Event.level, func.count()).where(*held).group_by(Event.level))
         ).all()
     ]
-    facts = await _facts(session, scope, lo, hi)
+    if await _summarised(session, scope, period):
+        facts = await _facts_summarised(session, scope, period)
+    else:
+        facts = await _facts(session, scope, lo, hi)
     result.totals, result.cumulative, result.by_month = facts.totals, facts.cumulative, facts.by_month
 
     # Coverage: unique pupils per band and per school over the pupils of the school year.

@@ -187,3 +187,36 @@ async def test_services_recheck_the_organisers_right(capp, emulator, clock):
         await session.rollback()
     event = await event_row(capp, event_id)
     assert (event.title, event.capacity) == ("Форум «Профи»", 5)
+
+
+async def test_report_button_on_the_card(capp, emulator, clock):
+    """«📊 Отчёт» on the organiser's card sends the event's report with its chart, as `/stats <event>`; the
+    same button forged by a parent gets a polite refusal and nothing else."""
+    kid = emulator.user(6401, language_code="ru")
+    await pupil(capp, kid, 9)
+    parent = emulator.user(6402, language_code="ru")
+    await person(capp, parent, Role.parent, [(SCHOOL_A, 9)])
+    admin = await admin_user(emulator)
+    event_id = await publish(capp, title="День открытых дверей", starts_at=local(5, 12, base=clock.now()))
+    await kid.wait_for(lambda u: "День открытых дверей" in (u.last.text or ""), timeout=10)
+    await kid.press("Пойду")
+    await kid.wait_for(lambda u: any("Ваш ответ: Пойду" in m.content for m in u.bot_messages), timeout=10)
+
+    await open_event(admin, "День открытых дверей")
+    before = len(admin.bot_messages)
+    await admin.press("📊 Отчёт")
+    await admin.wait_for(lambda u: any(m.photo for m in u.bot_messages[before:]), timeout=10)
+    report = next(m.content for m in admin.bot_messages[before:] if "Отчёт по мероприятию" in m.content)
+    assert f"№{event_id}" in report and "День открытых дверей" in report
+    assert (
+        "📥 Список участников (XLSX)"
+        in next(m for m in admin.bot_messages[before:] if "Отчёт по мероприятию" in m.content).button_labels
+    )
+
+    seen = len(parent.bot_messages)
+    await parent.press(data=f"er:{event_id}", force=True)
+    answer = await parent.wait_callback_answer(timeout=10)
+    assert "Среди доступных вам мероприятий нет" in (answer.text or "")
+    await parent.press(data="er:x", force=True)  # not even a number
+    await parent.wait_callback_answer(timeout=10)
+    assert len(parent.bot_messages) == seen

@@ -153,4 +153,5 @@ RU = {
     "Events held: {n}": "Мероприятий за период: {n}",
     "Coverage: {p} of {n} — {s}": "Охват: {p} из {n} — {s}",
     "participation report as a spreadsheet": "отчёт об участии в виде таблицы",
+    "📊 Report": "📊 Отчёт",
 }
