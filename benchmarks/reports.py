@@ -17,11 +17,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from benchmarks._reports_data import Sizes, generate, load_postgresql, load_sqlite
 from bot.i18n import build_i18n
-from models import Event, EventStatus
+from models import Event, EventStatus, Rsvp, RsvpStatus
 from models.database import create_engine, create_session_factory
 from models.migrate import upgrade
 from models.scratch import create_scratch_database, drop_scratch_database
@@ -53,6 +54,32 @@ async def _summarise(url: str) -> float:
     finally:
         await engine.dispose()
     return time.perf_counter() - start
+
+
+async def _after_answers(
+    sessions: async_sessionmaker[AsyncSession], reader: AsyncSession, scope: Scope, runs: int
+) -> float:
+    """The first overview after people answered: 100 answers in 10 events change (committed by another
+    session), then the overview is timed — it recounts what the triggers marked stale, then reads."""
+    times = []
+    for i in range(runs + 1):
+        events = select(Event.id).where(Event.status != EventStatus.draft).order_by(Event.id)
+        event_ids = list((await reader.scalars(events.offset(i * 37).limit(10))).all())
+        await reader.commit()
+        async with sessions.begin() as writer:
+            for event_id in event_ids:
+                ids = select(Rsvp.id).where(
+                    Rsvp.event_id == event_id, Rsvp.status.in_([RsvpStatus.going, RsvpStatus.maybe])
+                )
+                chosen = list((await writer.scalars(ids.order_by(Rsvp.id).limit(10))).all())
+                flipped = case((Rsvp.status == RsvpStatus.going, RsvpStatus.maybe), else_=RsvpStatus.going)
+                await writer.execute(update(Rsvp).where(Rsvp.id.in_(chosen)).values(status=flipped))
+        start = time.perf_counter()
+        await overview(reader, scope, YEAR)
+        if i:  # the first one warms up
+            times.append((time.perf_counter() - start) * 1000)
+        await reader.commit()
+    return statistics.median(times)
 
 
 async def _measure(url: str, runs: int, announced: int) -> dict[str, float]:
@@ -102,6 +129,10 @@ async def _measure(url: str, runs: int, announced: int) -> dict[str, float]:
             figures["event_report_municipality_median_ms"] = await _median(one_event_any, runs)
             figures["xlsx_municipality_median_ms"] = await _median(muni_xlsx, 3)
             figures["xlsx_all_municipalities_median_ms"] = await _median(all_xlsx, 3)
+            await session.commit()
+            figures["overview_all_after_100_answers_median_ms"] = await _after_answers(
+                sessions, session, everything, runs
+            )
     finally:
         await engine.dispose()
     return figures
