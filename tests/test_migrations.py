@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import inspect, text
+from datetime import UTC, datetime
 
-from models import Base
-from models.database import create_engine
+from sqlalchemy import inspect, select, text, update
+
+from models import Base, Event, EventKind, EventStatus, Learner, Municipality, Rsvp, RsvpStatus, School, User
+from models.database import create_engine, create_session_factory
 from models.migrate import downgrade, upgrade
 
 
@@ -53,5 +55,58 @@ async def test_sqlite_runs_in_wal_with_foreign_keys(tmp_path):
         async with engine.connect() as conn:
             assert (await conn.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
             assert (await conn.execute(text("PRAGMA foreign_keys"))).scalar() == 1
+    finally:
+        await engine.dispose()
+
+
+async def test_0008_keeps_answers_linked_to_their_pupils(database_url):
+    """Making learners.user_id nullable recreates `learners` on SQLite: its `DROP TABLE` must not run the
+    rsvps' ON DELETE SET NULL (foreign keys are off while migrating, and on again afterwards)."""
+    engine = create_engine(database_url)
+    sessions = create_session_factory(engine)
+    try:
+        await upgrade(engine, "0007")
+        async with sessions.begin() as session:
+            muni = Municipality(region="Костромская область", name="город Кострома")
+            session.add(muni)
+            await session.flush()
+            school = School(municipality_id=muni.id, name="Школа № 1")
+            user = User(telegram_id=7001)
+            event = Event(kind=EventKind.fair, title="Ярмарка", municipality_id=muni.id,
+                          starts_at=datetime(2025, 10, 10, 9, tzinfo=UTC), status=EventStatus.published)  # fmt: skip
+            session.add_all([school, user, event])
+            await session.flush()
+            pupils = [Learner(user_id=user.id, school_id=school.id, grade=g) for g in (5, 9)]
+            session.add_all(pupils)
+            await session.flush()
+            for pupil in pupils:
+                session.add(Rsvp(event_id=event.id, user_id=user.id, learner_id=pupil.id, status=RsvpStatus.going,
+                                 school_id=school.id, grade=pupil.grade))  # fmt: skip
+        links = select(Rsvp.learner_id).order_by(Rsvp.id)
+        async with engine.connect() as conn:
+            before = (await conn.scalars(links)).all()
+        assert before == [p.id for p in pupils]
+
+        await upgrade(engine)
+        async with engine.connect() as conn:
+            assert (await conn.scalars(links)).all() == before
+            if engine.dialect.name == "sqlite":
+                triggers = "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'rsvps'"
+                assert (await conn.execute(text("PRAGMA foreign_keys"))).scalar() == 1
+                schema = "SELECT sql FROM sqlite_master WHERE name = 'learners'"
+                assert "grade BETWEEN 1 AND 11" in (await conn.execute(text(schema))).scalar()
+            else:
+                triggers = (
+                    "SELECT tgname FROM pg_trigger WHERE tgrelid = 'rsvps'::regclass AND NOT tgisinternal"
+                )
+            assert len((await conn.scalars(text(triggers))).all()) >= 3
+
+        # Down again: an anonymous pupil (left by /forget) goes, with its answers' link; the others stay.
+        async with sessions.begin() as session:
+            await session.execute(update(Learner).where(Learner.id == pupils[0].id).values(user_id=None))
+        await downgrade(engine, "0007")
+        async with engine.connect() as conn:
+            assert (await conn.scalars(links)).all() == [None, pupils[1].id]
+            assert (await conn.scalars(select(Learner.id))).all() == [pupils[1].id]
     finally:
         await engine.dispose()
