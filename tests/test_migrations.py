@@ -62,7 +62,7 @@ async def test_sqlite_runs_in_wal_with_foreign_keys(tmp_path):
 async def test_0008_keeps_answers_linked_to_their_pupils(database_url):
     """Making learners.user_id nullable recreates `learners` on SQLite: its `DROP TABLE` must not run the
     rsvps' ON DELETE SET NULL (foreign keys are off while migrating, and on again afterwards)."""
-    engine = create_engine(database_url)
+    engine = create_engine(database_url, pool_size=1, max_overflow=0)
     sessions = create_session_factory(engine)
     try:
         await upgrade(engine, "0007")
@@ -83,23 +83,25 @@ async def test_0008_keeps_answers_linked_to_their_pupils(database_url):
                 session.add(Rsvp(event_id=event.id, user_id=user.id, learner_id=pupil.id, status=RsvpStatus.going,
                                  school_id=school.id, grade=pupil.grade))  # fmt: skip
         links = select(Rsvp.learner_id).order_by(Rsvp.id)
+        sqlite = engine.dialect.name == "sqlite"
+        triggers = text(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'rsvps' ORDER BY name"
+            if sqlite
+            else "SELECT tgname FROM pg_trigger WHERE tgrelid = 'rsvps'::regclass AND NOT tgisinternal ORDER BY 1"
+        )
         async with engine.connect() as conn:
             before = (await conn.scalars(links)).all()
-        assert before == [p.id for p in pupils]
+            triggers_before = (await conn.scalars(triggers)).all()
+        assert before == [p.id for p in pupils] and len(triggers_before) >= 3
 
         await upgrade(engine)
-        async with engine.connect() as conn:
+        async with engine.connect() as conn:  # the pool's one connection, which ran the migration
             assert (await conn.scalars(links)).all() == before
-            if engine.dialect.name == "sqlite":
-                triggers = "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'rsvps'"
+            assert (await conn.scalars(triggers)).all() == triggers_before
+            if sqlite:
                 assert (await conn.execute(text("PRAGMA foreign_keys"))).scalar() == 1
                 schema = "SELECT sql FROM sqlite_master WHERE name = 'learners'"
                 assert "grade BETWEEN 1 AND 11" in (await conn.execute(text(schema))).scalar()
-            else:
-                triggers = (
-                    "SELECT tgname FROM pg_trigger WHERE tgrelid = 'rsvps'::regclass AND NOT tgisinternal"
-                )
-            assert len((await conn.scalars(text(triggers))).all()) >= 3
 
         # Down again: an anonymous pupil (left by /forget) goes, with its answers' link; the others stay.
         async with sessions.begin() as session:
