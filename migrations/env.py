@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from alembic import context
 from sqlalchemy.engine import Connection
@@ -23,19 +24,23 @@ def _url() -> str:
     return str(url)
 
 
-def _migrate(connection: Connection) -> int:
-    """Run the pending migrations; returns how many steps ran (0 at most start-ups)."""
-    steps: list[object] = []
+def _migrate(connection: Connection, after_step: Callable[[], None] | None = None) -> None:
+    """Run the pending migrations in one transaction; `after_step` runs after each step, before the commit."""
+    sqlite = connection.dialect.name == "sqlite"
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
-        render_as_batch=connection.dialect.name == "sqlite",
+        render_as_batch=sqlite,
         compare_type=True,
-        on_version_apply=lambda **kw: steps.append(kw["step"]),
+        # SQLite's DDL is transactional too, but pysqlite only opens a transaction before DML: BEGIN here,
+        # so a failed step (a batch copy included) leaves the database as it was.
+        transactional_ddl=True,
+        on_version_apply=[lambda **_kw: after_step()] if after_step is not None else [],
     )
     with context.begin_transaction():
+        if sqlite:
+            connection.exec_driver_sql("BEGIN")
         context.run_migrations()
-    return len(steps)
 
 
 def _foreign_keys(connection: Connection, on: bool) -> None:
@@ -49,10 +54,13 @@ def _foreign_keys(connection: Connection, on: bool) -> None:
 
 
 def _foreign_key_check(connection: Connection) -> None:
-    """With foreign keys off nothing stopped a migration from leaving a dangling reference: refuse it."""
+    """With foreign keys off nothing stopped a step from leaving a dangling reference: refuse it (the
+    migration is rolled back and the revision stays where it was, so every start fails the same way)."""
     problems = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
     if problems:
-        raise RuntimeError(f"migrations left broken foreign keys (table, rowid, parent, fk): {problems[:20]}")
+        raise RuntimeError(
+            f"a migration left broken foreign keys (table, rowid, parent, fk): {problems[:20]}"
+        )
 
 
 def _run(connection: Connection) -> None:
@@ -60,18 +68,16 @@ def _run(connection: Connection) -> None:
 
     Batch mode recreates a table (copy, `DROP TABLE`, rename); with foreign keys on, the `DROP` runs the
     ON DELETE actions of every table referring to it (e.g. rsvps.learner_id SET NULL) and wipes the links.
-    They are switched back on afterwards: connections are pooled and `models.database` sets them only when
-    a connection is opened.
+    `PRAGMA foreign_key_check` after each step stands in for them. They are switched back on afterwards:
+    connections are pooled and `models.database` sets them only when a connection is opened.
     """
     if connection.dialect.name != "sqlite":
         _migrate(connection)
         return
     _foreign_keys(connection, on=False)
     try:
-        steps = _migrate(connection)
+        _migrate(connection, lambda: _foreign_key_check(connection))
         connection.commit()
-        if steps:  # the check reads every table: not at a start-up with nothing to migrate
-            _foreign_key_check(connection)
     finally:
         connection.rollback()
         _foreign_keys(connection, on=True)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import inspect, select, text, update
 
 from models import Base, Event, EventKind, EventStatus, Learner, Municipality, Rsvp, RsvpStatus, School, User
@@ -110,5 +112,30 @@ async def test_0008_keeps_answers_linked_to_their_pupils(database_url):
         async with engine.connect() as conn:
             assert (await conn.scalars(links)).all() == [None, pupils[1].id]
             assert (await conn.scalars(select(Learner.id))).all() == [pupils[1].id]
+    finally:
+        await engine.dispose()
+
+
+async def test_sqlite_migration_leaving_a_broken_reference_is_refused_whole(tmp_path):
+    """Foreign keys are off while migrating, so `PRAGMA foreign_key_check` runs after each step: a broken
+    reference stops the upgrade loudly, and the one transaction leaves the database as it was."""
+    path = tmp_path / "broken.sqlite3"
+    engine = create_engine(f"sqlite+aiosqlite:///{path}", pool_size=1, max_overflow=0)
+    try:
+        await upgrade(engine, "0007")
+        raw = sqlite3.connect(path)  # foreign keys off: an answer to an event that does not exist
+        raw.execute(
+            "INSERT INTO rsvps (event_id, status, ovz, walk_in, created_at, updated_at) "
+            "VALUES (999, 'going', 0, 0, '2025-10-10', '2025-10-10')"
+        )
+        raw.commit()
+        raw.close()
+        with pytest.raises(RuntimeError, match="broken foreign keys"):
+            await upgrade(engine)
+        async with engine.connect() as conn:
+            assert (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar() == "0007"
+            assert (await conn.execute(text("PRAGMA foreign_keys"))).scalar() == 1
+            tables = await conn.run_sync(lambda c: inspect(c).get_table_names())
+            assert not [t for t in tables if t.startswith("_alembic_tmp")]
     finally:
         await engine.dispose()
