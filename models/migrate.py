@@ -18,15 +18,20 @@ def alembic_config() -> Config:
 
 
 async def upgrade(engine: AsyncEngine, revision: str = "heads") -> None:
-    """Run `alembic upgrade` on an open engine (used at start-up and by tests)."""
+    """Run `alembic upgrade` on an open engine (used at start-up and by tests).
+
+    The connection is handed over outside a transaction: on SQLite `migrations/env.py` must switch foreign
+    keys off before one begins.
+    """
     cfg = alembic_config()
 
     def _do(connection: object) -> None:
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, revision)
 
-    async with engine.begin() as connection:
+    async with engine.connect() as connection:
         await connection.run_sync(_do)
+        await connection.commit()
 
 
 async def downgrade(engine: AsyncEngine, revision: str = "base") -> None:
@@ -36,5 +41,6 @@ async def downgrade(engine: AsyncEngine, revision: str = "base") -> None:
         cfg.attributes["connection"] = connection
         command.downgrade(cfg, revision)
 
-    async with engine.begin() as connection:
+    async with engine.connect() as connection:
         await connection.run_sync(_do)
+        await connection.commit()

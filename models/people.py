@@ -67,14 +67,18 @@ class UserRole(Base):
 class Learner(Base):
     """A pupil as the bot knows them: a school and a grade, never a name.
 
-    A student's own profile is a learner with `is_self`; each child of a parent is one more.
+    A student's own profile is a learner with `is_self`; each child of a parent is one more. After
+    `/forget` a learner who answered events stays *anonymous* (`user_id` NULL, nobody's child any more):
+    the answers keep pointing at it, so participations and unique-pupil counts of past reports do not
+    change. Every "a user's pupils" query must therefore select by `user_id`, never take all learners.
     """
 
     __tablename__ = "learners"
     __table_args__ = (CheckConstraint("grade BETWEEN 1 AND 11", name="grade_range"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # NULL: an anonymous pupil left by /forget (migration 0008).
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     school_id: Mapped[int] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"), index=True)
     grade: Mapped[int] = mapped_column(SmallInteger)
     is_self: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -27,10 +27,11 @@ def interested(event: Event) -> ColumnElement[bool]:
     return or_(func.replace(text, " ", "") == "[]", text.like(f'%"{EventKind(event.kind).value}"%'))
 
 
-def matching_learners(event: Event) -> Select[int, int]:
+def matching_learners(event: Event) -> Select[int | None, int]:
     """(user_id, learner_id) of every pupil the event is for, from students and from parents.
 
-    Pupils with ОВЗ hear of every event of their grade; the card says whether it suits them.
+    Pupils with ОВЗ hear of every event of their grade; the card says whether it suits them. Anonymous
+    pupils left by /forget (no user) have nobody to tell.
     """
     kinds = []
     if event.for_students:
@@ -38,6 +39,7 @@ def matching_learners(event: Event) -> Select[int, int]:
     if event.for_parents:
         kinds.append(Learner.is_self.is_(False))
     return select(Learner.user_id, Learner.id).where(
+        Learner.user_id.is_not(None),
         Learner.grade.between(event.grade_min, event.grade_max),
         _school_in_scope(event, Learner.school_id),
         or_(*kinds) if kinds else false(),

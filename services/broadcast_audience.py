@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, cast
 
-from sqlalchemy import Select, false, func, or_, select, union
+from sqlalchemy import Select, and_, false, func, or_, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -132,7 +132,8 @@ async def authorize(session: AsyncSession, author_id: int, chosen: AudienceFilte
 
 
 def _learner_condition(audience: AudienceFilter) -> ColumnElement[bool]:
-    conditions: list[ColumnElement[bool]] = []
+    """Pupils in the audience who belong to somebody (anonymous ones left by /forget have no one to tell)."""
+    conditions: list[ColumnElement[bool]] = [Learner.user_id.is_not(None)]
     if audience.school_id is not None:
         conditions.append(Learner.school_id == audience.school_id)
     else:
@@ -148,7 +149,7 @@ def _learner_condition(audience: AudienceFilter) -> ColumnElement[bool]:
     if "parent" in audience.roles:
         kinds.append(Learner.is_self.is_(False))
     conditions.append(or_(*kinds) if kinds else false())
-    return conditions[0] & conditions[1] & conditions[2]
+    return and_(*conditions)
 
 
 def recipients(audience: AudienceFilter, exclude_user_id: int | None = None) -> Select[Any]:

@@ -128,7 +128,8 @@ async def children_named(session: AsyncSession, event: Event, user_ids: set[int]
     ).all()
     named: dict[int, list[str]] = {}
     for user_id, grade, school in rows:
-        named.setdefault(user_id, []).append(learner_label(grade, school))
+        if user_id is not None:  # never None: selected by user
+            named.setdefault(user_id, []).append(learner_label(grade, school))
     return named
 
 

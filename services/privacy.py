@@ -2,13 +2,15 @@
 
 `/forget` deletes the `users` row itself and everything personal hanging from it. Participation stays
 only as anonymous aggregates: RSVPs and feedback already carry copies of school, grade and ОВЗ, so
-their links to the person are cut (set to NULL) rather than the rows deleted. The audit of role
-changes keeps the fact that a role was granted, without saying to whom.
+their links to the person are cut (set to NULL) rather than the rows deleted. A pupil who answered
+events stays as an *anonymous learner* (a school, a grade, the ОВЗ mark; `user_id` NULL): the answers
+keep pointing at it, so past reports count the same participations and unique pupils after /forget.
+The audit of role changes keeps the fact that a role was granted, without saying to whom.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import delete, or_, update
+from sqlalchemy import delete, exists, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import (
@@ -33,13 +35,15 @@ async def forget_user(session: AsyncSession, user_id: int) -> None:
     if user is None:
         return
     telegram_id = user.telegram_id
-    learner_ids = Learner.__table__.select().with_only_columns(Learner.id).where(Learner.user_id == user_id)
     await session.execute(
         update(Rsvp)
-        .where(or_(Rsvp.user_id == user_id, Rsvp.learner_id.in_(learner_ids)))
-        .values(user_id=None, learner_id=None)
+        .where(Rsvp.user_id == user_id)
+        .values(user_id=None)
         .execution_options(synchronize_session=False)
     )
+    # Pupils who answered stay, nobody's: reports count them as before. The others go below.
+    answered = exists().where(Rsvp.learner_id == Learner.id)
+    await session.execute(update(Learner).where(Learner.user_id == user_id, answered).values(user_id=None))
     await session.execute(
         update(Feedback)
         .where(Feedback.user_id == user_id)

@@ -70,7 +70,7 @@ async def user_zones(session: AsyncSession, user_ids: set[int], default: ZoneInf
         )
     ).all()
     for user_id, zone in [*via_learners, *via_roles]:
-        if user_id not in zones:
+        if user_id is not None and user_id not in zones:  # never None: selected by user
             try:
                 zones[user_id] = ZoneInfo(zone)
             except (KeyError, ValueError):

@@ -9,8 +9,21 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from models import Base, Event, Feedback, FsmRecord, Invitation, Outbox, RoleChange, Rsvp, User
+from models import (
+    Base,
+    Event,
+    Feedback,
+    FsmRecord,
+    Invitation,
+    Learner,
+    Outbox,
+    RoleChange,
+    Rsvp,
+    School,
+    User,
+)
 from models.base import utcnow
+from services.audience import matching_learners
 from services.outbox import enqueue
 from tests.conftest import ADMIN_ID
 from tests.dbcheck import rows, scalar
@@ -76,6 +89,7 @@ async def test_forget_removes_personal_data_from_every_table(app, emulator):
     await person.press(f"9 класс, {SCHOOL_A}")
     await person.wait_for(lambda u: f"9 класс, {SCHOOL_A}: Пойду" in (u.last.text or ""), timeout=10)
     user_id = await scalar(app, select(User.id).where(User.telegram_id == 6001))
+    school_a = await scalar(app, select(School.id).where(School.name == SCHOOL_A))
     event_id = await scalar(app, select(Event.id))
     async with app.sessions.begin() as session:
         session.add(Feedback(event_id=event_id, user_id=user_id, respondent_role="parent", rating=5))
@@ -98,6 +112,9 @@ async def test_forget_removes_personal_data_from_every_table(app, emulator):
         before
     )
     rsvps_before = await rows(app, select(Rsvp.school_id, Rsvp.grade, Rsvp.ovz, Rsvp.status))
+    pupils = await rows(app, select(Learner.id, Learner.grade).where(Learner.user_id == user_id))
+    answered = [pid for pid, grade in pupils if grade == 9]
+    assert len(pupils) == 2 and len(answered) == 1
 
     text = await send_and_wait(person, "/forget")
     assert "Удалить все ваши данные?" in text
@@ -111,7 +128,16 @@ async def test_forget_removes_personal_data_from_every_table(app, emulator):
     assert await scalar(app, select(func.count()).where(FsmRecord.key.like("%:6001:%"))) == 0
     # Aggregates stay: the answers with their school/grade/ОВЗ copies, the feedback, the audit, the link.
     assert await rows(app, select(Rsvp.school_id, Rsvp.grade, Rsvp.ovz, Rsvp.status)) == rsvps_before
-    assert await rows(app, select(Rsvp.user_id, Rsvp.learner_id)) == [(None, None)] * len(rsvps_before)
+    # The child who answered stays an anonymous pupil (school, grade, ОВЗ; nobody's), so reports count it
+    # as before; the other child is gone. No audience reaches an anonymous pupil.
+    assert await rows(app, select(Rsvp.user_id, Rsvp.learner_id)) == [(None, answered[0])]
+    assert await rows(
+        app, select(Learner.id, Learner.user_id, Learner.school_id, Learner.grade, Learner.ovz)
+    ) == [(answered[0], None, school_a, 9, True)]
+    async with app.sessions() as session:
+        event = await session.get(Event, event_id)
+        assert event is not None
+        assert (await session.execute(matching_learners(event))).all() == []
     assert await rows(app, select(Feedback.rating, Feedback.user_id)) == [(5, None)]
     assert (
         await scalar(app, select(func.count()).select_from(RoleChange).where(RoleChange.user_id.is_(None)))

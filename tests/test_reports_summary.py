@@ -6,7 +6,7 @@ summaries equals the one computed from the answers themselves, at every scope, o
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -23,6 +23,7 @@ from models import (
     ReportEventTally,
     ReportPupilCount,
     Role,
+    Rsvp,
     RsvpStatus,
     TeacherClass,
     User,
@@ -34,12 +35,16 @@ from services import attendance, events, privacy, profiles, report_summary, wait
 from services.people import load_profile
 from services.reports import (
     BANDS,
+    HELD,
+    Period,
     Scope,
     _facts,
     _facts_summarised,
     _summarised,
+    event_report,
     month_of,
     overview,
+    participant,
     resolve_scope,
 )
 from services.rsvp import answer
@@ -203,3 +208,48 @@ async def test_other_periods_are_computed_from_the_answers(sessions):
         assert await _summarised(session, Scope("all", ""), YEAR)
         moscow_year = await overview(session, Scope("all", ""), YEAR)
         assert moscow_year.totals.unique_pupils > 0
+
+
+async def test_forget_leaves_past_reports_unchanged(sessions):
+    """/forget keeps the pupil as an anonymous learner: the coordinator's overview for the school year
+    (summaries), for any other period (the answers themselves) and an event's report give the same
+    participations, unique pupils, coverage and ОВЗ counts before and after, and both paths still agree."""
+    async with sessions.begin() as session:
+        await seed_directory(session)
+        ds = await build(session)
+        coordinator = User(telegram_id=6001, language="ru")
+        session.add(coordinator)
+        await session.flush()
+        session.add(
+            UserRole(user_id=coordinator.id, role=Role.coordinator, municipality_id=ds.municipality_id)
+        )
+        await session.flush()
+        scope = await resolve_scope(session, coordinator.id)
+        scopes = [scope, Scope("all", "")]
+        # The parent whose pupils count most in Kostroma this school year, one of them with ОВЗ.
+        lo, hi = YEAR.bounds(scope.zone)
+        counted = (
+            select(Rsvp.user_id, Rsvp.event_id)
+            .join(Event, Event.id == Rsvp.event_id)
+            .where(participant(), Rsvp.ovz.is_(True), Rsvp.school_id.in_(ds.schools))
+            .where(Event.status.in_(HELD), Event.starts_at >= lo, Event.starts_at < hi)
+            .order_by(Rsvp.user_id)
+        )
+        user_id, event_id = (await session.execute(counted)).first() or (None, None)
+        assert user_id is not None and event_id is not None
+        autumn = Period(date(2025, 10, 1), date(2025, 12, 31))
+        assert await _summarised(session, scope, YEAR) and not await _summarised(session, scope, autumn)
+
+        async def numbers() -> list[Any]:
+            found: list[Any] = [await event_report(session, scope, event_id, now=AFTER)]
+            for s in scopes:
+                found += [await overview(session, s, period, now=AFTER) for period in (YEAR, autumn)]
+            return found
+
+        before = await numbers()
+        assert before[1].totals.unique_pupils and before[1].totals.ovz_pupils
+        await privacy.forget_user(session, user_id)
+        await privacy.forget_user(session, user_id)  # twice: nothing more happens
+        assert await session.get(User, user_id) is None
+        assert await numbers() == before
+        await _check(session, scopes)
