@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Learner, Role, RoleChange, School, User, UserRole
@@ -108,8 +108,16 @@ async def register(session: AsyncSession, user: User, role: Role, school: School
         existing.school_id = school.id
         existing.municipality_id = school.municipality_id
     if role is Role.student:
-        await session.execute(delete(Learner).where(Learner.user_id == user.id, Learner.is_self.is_(True)))
-        session.add(Learner(user_id=user.id, school_id=school.id, grade=grade, is_self=True))
+        assert grade is not None
+        # The same pupil, perhaps at a new school or grade: their answers keep pointing at them (the
+        # answers hold their own copy of school and grade, so past counts stay where they were).
+        me = await session.scalar(
+            select(Learner).where(Learner.user_id == user.id, Learner.is_self.is_(True)).order_by(Learner.id)
+        )
+        if me is None:
+            session.add(Learner(user_id=user.id, school_id=school.id, grade=grade, is_self=True))
+        else:
+            me.school_id, me.grade = school.id, grade
     elif role is Role.parent:
         assert grade is not None
         session.add(Learner(user_id=user.id, school_id=school.id, grade=grade, is_self=False))

@@ -5,12 +5,13 @@ only as anonymous aggregates: RSVPs and feedback already carry copies of school,
 their links to the person are cut (set to NULL) rather than the rows deleted. A pupil who answered
 events stays as an *anonymous learner* (a school, a grade, the ОВЗ mark; `user_id` NULL): the answers
 keep pointing at it, so past reports count the same participations and unique pupils after /forget.
+Their sign-ups to events that have not started are withdrawn and the seats offered to the wait list.
 The audit of role changes keeps the fact that a role was granted, without saying to whom.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import delete, exists, or_, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import (
@@ -27,6 +28,7 @@ from models import (
     User,
     UserRole,
 )
+from services.leaving import let_pupils_go, withdraw_future_answers
 
 
 async def forget_user(session: AsyncSession, user_id: int) -> None:
@@ -35,15 +37,17 @@ async def forget_user(session: AsyncSession, user_id: int) -> None:
     if user is None:
         return
     telegram_id = user.telegram_id
+    # Seats they will never be reminded of go to the wait list; pupils who answered stay, nobody's, so
+    # reports count them as before (services.leaving); the other learners go below.
+    await withdraw_future_answers(session, Rsvp.user_id == user_id)
+    pupils = (await session.scalars(select(Learner.id).where(Learner.user_id == user_id))).all()
+    await let_pupils_go(session, pupils)
     await session.execute(
         update(Rsvp)
         .where(Rsvp.user_id == user_id)
         .values(user_id=None)
         .execution_options(synchronize_session=False)
     )
-    # Pupils who answered stay, nobody's: reports count them as before. The others go below.
-    answered = exists().where(Rsvp.learner_id == Learner.id)
-    await session.execute(update(Learner).where(Learner.user_id == user_id, answered).values(user_id=None))
     await session.execute(
         update(Feedback)
         .where(Feedback.user_id == user_id)

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import EventKind, Learner, Role, RoleChange, School, TeacherClass, User, UserRole
 from services.invitations import grant_role
+from services.leaving import let_pupils_go
 
 MAX_CHILDREN = 10
 QUIET_PRESETS: dict[str, tuple[int, int]] = {
@@ -91,9 +92,10 @@ async def change_learner(
 async def remove_learner(session: AsyncSession, user: User, learner_id: int) -> None:
     """Remove a child; a parent without children is no longer a parent (nothing to send them)."""
     learner = await own_learner(session, user, learner_id)
-    await session.delete(learner)
-    await session.flush()
-    if not learner.is_self and not await children(session, user):
+    is_self = learner.is_self
+    session.expunge(learner)
+    await let_pupils_go(session, [learner_id])  # past counts stay, future seats are offered on
+    if not is_self and not await children(session, user):
         removed = await session.execute(
             delete(UserRole).where(UserRole.user_id == user.id, UserRole.role == Role.parent)
         )

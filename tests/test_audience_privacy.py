@@ -19,6 +19,7 @@ from models import (
     Outbox,
     RoleChange,
     Rsvp,
+    RsvpStatus,
     School,
     User,
 )
@@ -127,7 +128,9 @@ async def test_forget_removes_personal_data_from_every_table(app, emulator):
     assert await scalar(app, select(func.count()).where(Outbox.chat_id == 6001)) == 0
     assert await scalar(app, select(func.count()).where(FsmRecord.key.like("%:6001:%"))) == 0
     # Aggregates stay: the answers with their school/grade/ОВЗ copies, the feedback, the audit, the link.
-    assert await rows(app, select(Rsvp.school_id, Rsvp.grade, Rsvp.ovz, Rsvp.status)) == rsvps_before
+    # The event has not happened yet: the forgotten «Пойду» gives its seat back (nobody is left to remind).
+    withdrawn = [(school, grade, ovz, RsvpStatus.not_going) for school, grade, ovz, _ in rsvps_before]
+    assert await rows(app, select(Rsvp.school_id, Rsvp.grade, Rsvp.ovz, Rsvp.status)) == withdrawn
     # The child who answered stays an anonymous pupil (school, grade, ОВЗ; nobody's), so reports count it
     # as before; the other child is gone. No audience reaches an anonymous pupil.
     assert await rows(app, select(Rsvp.user_id, Rsvp.learner_id)) == [(None, answered[0])]

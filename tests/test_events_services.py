@@ -215,3 +215,52 @@ async def test_an_offer_made_at_night_counts_from_the_morning(sessions):
         morning = datetime(2026, 11, 27, 8, 0, tzinfo=MSK)
         assert offered.status is RsvpStatus.offered
         assert offered.offer_expires_at == morning + OFFER_TTL
+
+
+async def test_leaving_pupils_free_their_seats_and_stay_counted(sessions):
+    """A child removed from a profile, or a pupil who uses /forget, gives their seat to the wait list;
+    having answered, they stay as anonymous learners so past reports keep counting them."""
+    from models.base import utcnow
+    from services.privacy import forget_user
+    from services.profiles import remove_learner
+
+    now = utcnow()
+    async with sessions.begin() as session:
+        kostroma = await session.scalar(select(Municipality.id).where(Municipality.name == "город Кострома"))
+        parent = User(telegram_id=700, consent_at=now, language="ru")
+        pupil = User(telegram_id=701, consent_at=now, language="ru")
+        quiet = User(telegram_id=702, consent_at=now, language="ru")
+        session.add_all([parent, pupil, quiet])
+        await session.flush()
+        session.add(UserRole(user_id=parent.id, role=Role.parent, municipality_id=kostroma))
+        session.add(UserRole(user_id=pupil.id, role=Role.student, municipality_id=kostroma))
+        child = Learner(user_id=parent.id, school_id=1, grade=9)
+        me = Learner(user_id=pupil.id, school_id=1, grade=9, is_self=True)
+        never = Learner(user_id=parent.id, school_id=1, grade=5)  # a second child who answered nothing
+        session.add_all([child, me, never])
+        await session.flush()
+        event = await create_event(
+            session,
+            draft(municipality_id=kostroma, capacity=1, starts_at=now + timedelta(days=3), for_parents=True),
+            None,
+            now,
+        )
+        await publish_event(session, event, now)
+        first = await answer(
+            session, await load_profile(session, parent), event.id, RsvpStatus.going, now, child.id
+        )
+        second = await answer(session, await load_profile(session, pupil), event.id, RsvpStatus.going, now)
+        assert (first.status, second.status) == (RsvpStatus.going, RsvpStatus.waitlisted), first
+
+        await remove_learner(session, parent, child.id)
+        await remove_learner(session, parent, never.id)
+        status = dict((await session.execute(select(Rsvp.learner_id, Rsvp.status))).all())
+        assert status == {child.id: RsvpStatus.not_going, me.id: RsvpStatus.offered}, "the seat moved on"
+        kept = dict((await session.execute(select(Learner.id, Learner.user_id))).all())
+        assert kept[child.id] is None, "the child who answered stays, nobody's"
+        assert never.id not in kept, "one who never answered is simply gone"
+
+        await forget_user(session, pupil.id)
+        status = dict((await session.execute(select(Rsvp.learner_id, Rsvp.status))).all())
+        assert status[me.id] is RsvpStatus.not_going, "a forgotten pupil holds no offer"
+        assert await session.scalar(select(Learner.user_id).where(Learner.id == me.id)) is None
