@@ -21,14 +21,13 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, delete, func, insert, literal_column, or_, select
+from sqlalchemy import delete, func, insert, literal_column, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import (
     Event,
-    EventStatus,
     Municipality,
     ReportEventTally,
     ReportPupilAtom,
@@ -36,23 +35,14 @@ from models import (
     ReportStaleEvent,
     ReportStalePupil,
     Rsvp,
-    RsvpStatus,
     School,
 )
+from services.participation import HELD, adult_participant, answer_tallies, participant, result_tallies
 
-HELD = (EventStatus.published, EventStatus.finished)
 BANDS: tuple[tuple[str, int, int], ...] = (("1–4", 1, 4), ("5–9", 5, 9), ("10–11", 10, 11))
 DEFAULT_ZONE = ZoneInfo("Europe/Moscow")
 BATCH = 500
 Key = tuple[str, int, str]  # unit, school year, measure
-
-
-def _participant() -> ColumnElement[bool]:
-    """As `services.reports.participant` (kept here to avoid an import cycle)."""
-    return and_(
-        Rsvp.learner_id.is_not(None),
-        or_(Rsvp.attended.is_(True), and_(Rsvp.attended.is_(None), Rsvp.status == RsvpStatus.going)),
-    )
 
 
 def school_year(moment: datetime, zone: ZoneInfo) -> int:
@@ -137,7 +127,7 @@ async def _current_atoms(session: AsyncSession, learner_ids: Sequence[int] | Non
         .join(Event, Event.id == Rsvp.event_id)
         .join(School, School.id == Rsvp.school_id)
         .join(Municipality, Municipality.id == School.municipality_id)
-        .where(_participant(), Event.status.in_(HELD))
+        .where(participant(), Event.status.in_(HELD))
         .distinct()
     )
     if learner_ids is not None:
@@ -219,23 +209,12 @@ async def _refresh_pupils(session: AsyncSession, learner_ids: Sequence[int]) -> 
 
 def _tallies(event_ids: Sequence[int] | None) -> Any:
     """The tallies of events as the overview counts answers (see services/reports.py)."""
-    p = _participant()
-    adult = and_(
-        Rsvp.learner_id.is_(None),
-        or_(Rsvp.attended.is_(True), and_(Rsvp.attended.is_(None), Rsvp.status == RsvpStatus.going)),
-    )
     query = select(
         Rsvp.event_id,
         func.coalesce(Rsvp.school_id, literal_column("0")),
-        func.count().filter(Rsvp.status == RsvpStatus.going),
-        func.count().filter(Rsvp.status == RsvpStatus.maybe),
-        func.count().filter(Rsvp.status.in_([RsvpStatus.waitlisted, RsvpStatus.offered])),
-        func.count().filter(Rsvp.attended.is_(True)),
-        func.count().filter(Rsvp.attended.is_(False)),
-        func.count().filter(p),
-        func.count().filter(p, Rsvp.result == "winner"),
-        func.count().filter(p, Rsvp.result == "prize_winner"),
-        func.count().filter(adult),
+        *answer_tallies(),
+        *result_tallies(),
+        func.count().filter(adult_participant()),
     ).group_by(Rsvp.event_id, func.coalesce(Rsvp.school_id, literal_column("0")))
     if event_ids is not None:
         query = query.where(Rsvp.event_id.in_(event_ids))

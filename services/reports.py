@@ -58,9 +58,9 @@ from models import (
     UserRole,
 )
 from services import report_summary
+from services.participation import HELD, adult_participant, answer_tallies, participant, result_tallies
 
 BANDS: tuple[tuple[str, int, int], ...] = (("1–4", 1, 4), ("5–9", 5, 9), ("10–11", 10, 11))
-HELD = (EventStatus.published, EventStatus.finished)
 DEFAULT_ZONE = ZoneInfo("Europe/Moscow")
 
 
@@ -174,14 +174,6 @@ def _event_filter(scope: Scope) -> ColumnElement[bool]:
     return literal(True)
 
 
-def participant() -> ColumnElement[bool]:
-    """A pupil who attended, or said «Пойду» where attendance is not marked (yet)."""
-    return and_(
-        Rsvp.learner_id.is_not(None),
-        or_(Rsvp.attended.is_(True), and_(Rsvp.attended.is_(None), Rsvp.status == RsvpStatus.going)),
-    )
-
-
 def _month(session: AsyncSession, column: Any) -> ColumnElement[str]:
     if session.get_bind().dialect.name == "postgresql":
         return func.to_char(func.timezone("UTC", column), "YYYY-MM")
@@ -273,8 +265,7 @@ async def _adults(session: AsyncSession, scope: Scope, lo: datetime | None, hi: 
             Event.status.in_(HELD),
             Event.starts_at < hi,
             _event_filter(scope),
-            Rsvp.learner_id.is_(None),
-            or_(Rsvp.attended.is_(True), and_(Rsvp.attended.is_(None), Rsvp.status == RsvpStatus.going)),
+            adult_participant(),
         )
     )
     if lo is not None:
@@ -298,16 +289,10 @@ async def _totals(session: AsyncSession, scope: Scope, lo: datetime | None, hi: 
     p = participant()
     query = (
         select(
-            func.count().filter(Rsvp.status == RsvpStatus.going),
-            func.count().filter(Rsvp.status == RsvpStatus.maybe),
-            func.count().filter(Rsvp.status.in_([RsvpStatus.waitlisted, RsvpStatus.offered])),
-            func.count().filter(Rsvp.attended.is_(True)),
-            func.count().filter(Rsvp.attended.is_(False)),
-            func.count().filter(p),
+            *answer_tallies(),
             func.count(distinct(case((p, Rsvp.learner_id)))),
             func.count(distinct(case((and_(p, Rsvp.ovz.is_(True)), Rsvp.learner_id)))),
-            func.count().filter(p, Rsvp.result == "winner"),
-            func.count().filter(p, Rsvp.result == "prize_winner"),
+            *result_tallies(),
         )
         .select_from(Rsvp)
         .join(Event, _by_pupils_join())
