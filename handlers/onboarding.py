@@ -6,6 +6,7 @@ Teachers and coordinators are not chosen here: those roles come only from invita
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from html import escape
 from typing import Any
 
@@ -21,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.audience_callbacks import ProfileCb
 from bot.callbacks import OnboardingCb
+from bot.clock import Clock
 from handlers.invitations import accept_invitation
 from handlers.keyboards import rows
 from models import Learner, Municipality, Role, School
@@ -218,8 +220,6 @@ async def choose_school(
     callback_data: OnboardingCb,
     state: FSMContext,
     session: AsyncSession,
-    profile: Profile,
-    outbox_wakeup: Callable[[], Awaitable[None]],
 ) -> None:
     data = await state.get_data()
     school = await directory.school_in(session, callback_data.value, int(data.get("municipality_id", 0)))
@@ -238,6 +238,7 @@ async def choose_grade(
     session: AsyncSession,
     profile: Profile,
     outbox_wakeup: Callable[[], Awaitable[None]],
+    clock: Clock,
 ) -> None:
     data = await state.get_data()
     school = await directory.school_in(
@@ -246,7 +247,7 @@ async def choose_grade(
     if not 1 <= callback_data.value <= 11 or school is None:
         await query.answer(_("This button is not valid. Please choose again."), show_alert=True)
         return
-    await _finish(query, state, session, profile, school, callback_data.value, outbox_wakeup)
+    await _finish(query, state, session, profile, school, callback_data.value, outbox_wakeup, clock.now())
 
 
 async def _finish(
@@ -257,11 +258,12 @@ async def _finish(
     school: School,
     grade: int | None,
     outbox_wakeup: Callable[[], Awaitable[None]],
+    now: datetime,
 ) -> None:
     role = Role((await state.get_data())["role"])
     await register(session, profile.user, role, school, grade)
     child = next((lr for lr in reversed(await profile_learners(session, profile)) if not lr.is_self), None)
-    upcoming = await announce_upcoming(session, profile.user)
+    upcoming = await announce_upcoming(session, profile.user, now)
     await state.clear()
     await session.commit()
     if upcoming:

@@ -4,6 +4,7 @@ own school and grade; a teacher's classes. Buttons only."""
 from __future__ import annotations
 
 import html
+from collections.abc import Awaitable, Callable
 
 from aiogram import F, Router
 from aiogram.filters import Command
@@ -15,11 +16,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.audience_callbacks import ProfileCb
+from bot.clock import Clock
 from bot.filters import HasRole
 from handlers.invitations import class_keyboard
 from handlers.keyboards import rows
 from models import Learner, Municipality, Role, School, User, UserRole
 from services import directory
+from services.events import announce_upcoming
 from services.profiles import (
     ProfileError,
     add_child,
@@ -315,7 +318,13 @@ async def pick_school(
 
 @router.callback_query(ProfileDialog.grade, ProfileCb.filter(F.action == "grade"))
 async def pick_grade(
-    query: CallbackQuery, callback_data: ProfileCb, state: FSMContext, session: AsyncSession, user: User
+    query: CallbackQuery,
+    callback_data: ProfileCb,
+    state: FSMContext,
+    session: AsyncSession,
+    user: User,
+    outbox_wakeup: Callable[[], Awaitable[None]],
+    clock: Clock,
 ) -> None:
     data = await state.get_data()
     school = await directory.school_in(
@@ -340,12 +349,17 @@ async def pick_grade(
         )
         await query.answer(message, show_alert=True)
         return
+    # Upcoming events meant for the new (or moved) child that this parent has not heard of yet.
+    upcoming = await announce_upcoming(session, user, clock.now())
     await state.clear()
     await session.commit()
+    if upcoming:
+        await outbox_wakeup()
+    done = done.format(grade=callback_data.value, school=html.escape(school.name))
+    if upcoming:
+        done += "\n" + _("Upcoming events for this child: {n}. I am sending them now.").format(n=upcoming)
     text, markup = await profile_view(session, user)
-    await _edit(
-        query, done.format(grade=callback_data.value, school=html.escape(school.name)) + "\n\n" + text, markup
-    )
+    await _edit(query, done + "\n\n" + text, markup)
 
 
 # A teacher's classes ------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from models import (
 )
 from models.base import utcnow
 from services.audience import recipients
-from services.outbox import enqueue_many
+from services.outbox import REPLY, enqueue_many
 
 TITLE_MAX = 200
 DESCRIPTION_MAX = 3000
@@ -372,11 +372,15 @@ async def events_in_scope(session: AsyncSession, municipality_id: int | None) ->
     return (await session.scalars(query.order_by(Event.starts_at.desc()).limit(50))).all()
 
 
-async def announce_upcoming(session: AsyncSession, user: User, limit: int = 20) -> int:
-    """A new subscriber hears of the upcoming published events meant for them (each once, ever)."""
+async def announce_upcoming(session: AsyncSession, user: User, now: datetime, limit: int = 20) -> int:
+    """A user who just subscribed (or added a child) hears of the upcoming published events meant for them.
+
+    Each event once, ever (the key): events already announced to the user are not sent again. The user is
+    waiting for these, so they go as a reply: before mass mailings and at once even in quiet hours.
+    """
     query = (
         select(Event)
-        .where(Event.status == EventStatus.published, Event.starts_at > utcnow())
+        .where(Event.status == EventStatus.published, Event.starts_at > now)
         .order_by(Event.starts_at)
         .limit(limit)
     )
@@ -388,7 +392,8 @@ async def announce_upcoming(session: AsyncSession, user: User, limit: int = 20) 
             key_prefix=f"announce:{event.id}:",
             kind="announcement",
             event_id=event.id,
-            priority=Priority.announcement,
+            priority=Priority.personal,
+            payload={REPLY: True},
         )
     return queued
 

@@ -12,6 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models import Outbox, OutboxStatus, Priority
 from models.base import utcnow
 
+# Payload flag of a row the user is waiting for (an answer to what they just did): quiet hours and the
+# weekly digest do not hold it.
+REPLY = "reply"
+
 
 def _insert(session: AsyncSession) -> Any:
     dialect = session.get_bind().dialect.name

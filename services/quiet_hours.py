@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import Clock
 from models import Learner, Municipality, Outbox, OutboxStatus, Priority, School, User, UserRole
 from services.delivery import HoldPolicy
-from services.outbox import enqueue
+from services.outbox import REPLY, enqueue
 
 DIGEST_WEEKDAY = 0  # Monday
 DIGEST_TIME = time(10, 0)
@@ -81,6 +81,8 @@ async def user_zones(session: AsyncSession, user_ids: set[int], default: ZoneInf
 def quiet_hours_policy(clock: Clock, default_zone: ZoneInfo) -> HoldPolicy:
     """Defers rows to users in their night until their morning, and weekly-digest announcements to the digest.
 
+    Replies (rows flagged `REPLY`: the user is waiting for them) are never held.
+
     `until` is in real time (the delivery engine's), so it is now + how long the clock says to wait.
     """
 
@@ -95,7 +97,7 @@ def quiet_hours_policy(clock: Clock, default_zone: ZoneInfo) -> HoldPolicy:
         held: dict[int, datetime] = {}
         for row in rows:
             user = users.get(row.user_id or 0)
-            if user is None:
+            if user is None or (row.payload or {}).get(REPLY):
                 continue
             local = now.astimezone(zones[user.id])
             target: datetime | None = None

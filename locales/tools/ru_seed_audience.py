@@ -146,4 +146,5 @@ RU: dict[str, str] = {
     "No quiet hours": "Без тихих часов",
     "When should I keep quiet? Messages in these hours wait until they end.": "Когда мне молчать? Сообщения в эти часы подождут их окончания.",
     "Saved.": "Сохранено.",
+    "Upcoming events for this child: {n}. I am sending them now.": "Ближайших мероприятий для этого ребёнка: {n}. Сейчас пришлю.",
 }
