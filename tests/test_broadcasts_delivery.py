@@ -93,8 +93,8 @@ async def test_every_message_arrives_despite_5xx_timeouts_resets_and_429(emulato
 
 async def test_permanent_errors_give_up_with_the_reason(emulator, database_url):
     engine, sessions, delivery = await _engine_over(
-        database_url, emulator, 5, rate=100.0, backoff=0.01, max_attempts=3, linger=0.0
-    )  # linger=0: one run is one attempt, so the test can look between attempts
+        database_url, emulator, 5, rate=100.0, backoff=60.0, max_attempts=3, linger=0.0
+    )  # a long first backoff: however slow the machine, one run is one attempt, so the test can look
     try:
         emulator.user(FIRST_CHAT + 1).started = False  # never started the bot: 400 chat not found
         emulator.user(FIRST_CHAT + 2).block()
@@ -104,6 +104,9 @@ async def test_permanent_errors_give_up_with_the_reason(emulator, database_url):
         async with sessions() as session:
             failing = await session.scalar(select(func.count()).where(Outbox.attempts == 1))
         assert failing == 5  # 502 for everyone: all retried once so far
+        delivery.backoff = 0.01
+        async with sessions.begin() as session:  # the backoff is over
+            await session.execute(update(Outbox).values(not_before=utcnow()))
         emulator.set_faults(method="sendMessage", error_rate=1.0, error_status=502)
         await _drain(delivery, sessions)
         async with sessions() as session:
