@@ -36,7 +36,9 @@ def build_scheduler(
         seconds=interval,
         args=[delivery],
         id=OUTBOX_JOB,
-        max_instances=1,
+        # A tick (or a wake-up) during a long run finds `Delivery.run` busy and returns at once; with one
+        # instance APScheduler would instead log a "skipped" warning every second of a broadcast.
+        max_instances=2,
         coalesce=True,
         next_run_time=datetime.now(zone),
         misfire_grace_time=None,
