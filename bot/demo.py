@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -13,10 +14,14 @@ from models import (
     EventKind,
     EventLevel,
     EventStatus,
+    Feedback,
+    Learner,
     Municipality,
     Organisation,
     OrganisationType,
     PupilCount,
+    Rsvp,
+    RsvpStatus,
     School,
 )
 from models.base import utcnow
@@ -57,6 +62,7 @@ async def seed_demo(session: AsyncSession) -> bool:
     munis, orgs = await seed_directory(session)
     await seed_events(session, munis, orgs)
     await seed_pupil_counts(session)
+    await seed_history(session, munis, orgs)
     return True
 
 
@@ -140,4 +146,71 @@ async def seed_events(
         event.status = EventStatus.published
         event.published_at = now
     session.add_all(events)
+    await session.flush()
+
+
+async def seed_history(
+    session: AsyncSession, munis: dict[str, Municipality], orgs: dict[str, Organisation]
+) -> None:
+    """This autumn's finished events with answers, attendance, results and marks, so that /stats, its
+    charts and /export have something to show. The pupils are anonymous learners (no user, no chat),
+    as after /forget: nobody in the sandbox is messaged about them."""
+    zone = ZoneInfo("Europe/Moscow")
+    rng = random.Random(2026)
+    kostroma, chukhloma = munis["город Кострома"].id, munis["Чухломский муниципальный район"].id
+    college = orgs["ОГБПОУ «Костромской энергетический техникум им. Ф. В. Чижова»"].id
+    enterprise = orgs["Чухломский лесхоз"].id
+    university = orgs["Костромской государственный университет"].id
+    past = [
+        (EventKind.excursion, "Экскурсия в Чухломский лесхоз", -78, chukhloma, enterprise, 7, 9, 25),
+        (EventKind.profession_trial, "Профпроба «Повар-кондитер»", -64, kostroma, college, 8, 11, 15),
+        (EventKind.fair, "Ярмарка учебных мест «Твой выбор»", -50, kostroma, None, 8, 11, None),
+        (EventKind.contest, "Олимпиада «Юный инженер»", -36, kostroma, university, 5, 9, None),
+        (EventKind.profession_trial, "Профпроба «Лесник»", -22, chukhloma, enterprise, 8, 11, 10),
+        (EventKind.online_lesson, "«ПроеКТОриЯ»: профессии будущего", -8, chukhloma, None, 6, 11, None),
+    ]
+    schools: dict[int, list[School]] = {}
+    for school in (await session.scalars(select(School).order_by(School.id))).all():
+        schools.setdefault(school.municipality_id, []).append(school)
+    pool: dict[int, list[Learner]] = {}
+    for muni_id, muni_schools in schools.items():
+        for school in muni_schools:
+            for _ in range(30):
+                learner = Learner(
+                    user_id=None, school_id=school.id, grade=rng.randint(5, 11), ovz=rng.random() < 0.06
+                )
+                session.add(learner)
+                pool.setdefault(muni_id, []).append(learner)
+    await session.flush()
+    for kind, title, days, muni, org, low, high, capacity in past:
+        event = Event(
+            kind=kind, title=title, starts_at=_at(days, 11, zone), ends_at=_at(days, 14, zone),
+            municipality_id=muni, organisation_id=org, grade_min=low, grade_max=high, capacity=capacity,
+            level=EventLevel.regional if kind is EventKind.contest else EventLevel.municipal,
+            status=EventStatus.finished, published_at=_at(days - 14, 10, zone),
+        )  # fmt: skip
+        session.add(event)
+        await session.flush()
+        eligible = [lr for lr in pool[muni] if low <= lr.grade <= high]
+        chosen = rng.sample(eligible, min(len(eligible), capacity or rng.randint(20, 40)))
+        for learner in chosen:
+            status = rng.choices([RsvpStatus.going, RsvpStatus.maybe, RsvpStatus.not_going], [8, 1, 1])[0]
+            attended = rng.random() < 0.85 if status is RsvpStatus.going else None
+            result = None
+            if kind is EventKind.contest and attended:
+                result = rng.choices([None, "prize_winner", "winner"], [8, 2, 1])[0]
+            session.add(
+                Rsvp(
+                    event_id=event.id, user_id=None, learner_id=learner.id, status=status,
+                    respondent_role=rng.choice(["student", "parent"]), school_id=learner.school_id,
+                    grade=learner.grade, ovz=learner.ovz, attended=attended, result=result,
+                )
+            )  # fmt: skip
+            if attended and rng.random() < 0.5:
+                session.add(
+                    Feedback(
+                        event_id=event.id, user_id=None, respondent_role=rng.choice(["student", "parent"]),
+                        school_id=learner.school_id, rating=rng.choices([3, 4, 5], [1, 3, 6])[0],
+                    )
+                )  # fmt: skip
     await session.flush()

@@ -125,7 +125,7 @@ async def send_overview(
         _("Participation: {scope}, {period}").format(
             scope=report_text.scope_title(scope), period=report_text.period_text(period, locale)
         ),
-        report_text.overview_panels(data),
+        report_text.overview_panels(data, locale),
         _("no data"),
     )
     await message.answer_photo(BufferedInputFile(png, "stats.png"), caption=_("Charts of the report"))

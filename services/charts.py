@@ -14,6 +14,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 MAX_BARS = 15
 
@@ -27,6 +28,7 @@ class Panel:
     values: Sequence[float]
     horizontal: bool = False
     percent: bool = False
+    value_labels: Sequence[str] | None = None  # as the language writes them; default: the plain numbers
 
 
 def _short(label: str, width: int = 32) -> str:
@@ -51,7 +53,10 @@ def _draw(fig: Figure, index: int, count: int, panel: Panel, empty: str) -> None
         bars = ax.bar(range(len(labels)), values, color="#3b7dd8")
         ax.set_xticks(range(len(labels)), labels, fontsize=8, rotation=30 if len(labels) > 6 else 0)
     fmt = "{:.1f}%" if panel.percent else "{:.0f}"
-    ax.bar_label(bars, labels=[fmt.format(v) for v in values], fontsize=7, padding=2)
+    texts = list(panel.value_labels)[:MAX_BARS] if panel.value_labels else [fmt.format(v) for v in values]
+    ax.bar_label(bars, labels=texts, fontsize=7, padding=2)
+    if not panel.percent:  # counts: no 2.5 pupils on the axis
+        (ax.xaxis if panel.horizontal else ax.yaxis).set_major_locator(MaxNLocator(integer=True))
     ax.spines[["top", "right"]].set_visible(False)
     ax.margins(x=0.1, y=0.15)
     # Counts and shares are never negative; an all-zero panel still gets a sensible 0..1 (0..100 %) axis.

@@ -84,8 +84,14 @@ def share(row: CoverageRow, locale: str = "ru") -> str:
     return format_decimal(row.share * 100, "0.0", locale=locale) + "%"
 
 
-def avg(value: float | None) -> str:
-    return "—" if value is None else f"{value:.2f}"
+def avg(value: float | None, locale: str = "ru") -> str:
+    return "—" if value is None else format_decimal(value, "0.00", locale=locale)
+
+
+def month_label(key: str, locale: str = "ru") -> str:
+    """'2026-09' as the month reads in the language: «сент. 2026», 'Sep 2026'."""
+    year, month = (int(part) for part in key.split("-"))
+    return format_date(date(year, month, 1), "LLL y", locale=locale)
 
 
 def _totals_lines(t: Totals) -> list[str]:
@@ -171,15 +177,21 @@ def overview_text(o: Overview, locale: str, max_schools: int = 12) -> str:
         lines += ["", _("<b>Satisfaction</b> (average mark 1–5: pupils / parents)")]
         for fb in o.feedback[:max_schools]:
             lines.append(
-                f"• {escape(fb.school)}: {avg(fb.student_avg)} ({fb.student_n}) / {avg(fb.parent_avg)} ({fb.parent_n})"
+                f"• {escape(fb.school)}: {avg(fb.student_avg, locale)} ({fb.student_n})"
+                f" / {avg(fb.parent_avg, locale)} ({fb.parent_n})"
             )
     return "\n".join(lines)
 
 
-def overview_panels(o: Overview) -> list[Panel]:
+def overview_panels(o: Overview, locale: str = "ru") -> list[Panel]:
     schools = sorted(o.coverage_by_school, key=lambda r: -r.participants)
+    bands = [(r.share or 0.0) * 100 for r in o.coverage_by_band]
     return [
-        Panel(_("Participations by month"), [m for m, _n, _u in o.by_month], [n for _m, n, _u in o.by_month]),
+        Panel(
+            _("Participations by month"),
+            [month_label(m, locale) for m, _n, _u in o.by_month],
+            [n for _m, n, _u in o.by_month],
+        ),
         Panel(
             _("Unique participants by school"),
             [r.label for r in schools],
@@ -189,8 +201,9 @@ def overview_panels(o: Overview) -> list[Panel]:
         Panel(
             _("Coverage by grade band, %"),
             [_("grades {band}").format(band=r.label) for r in o.coverage_by_band],
-            [(r.share or 0.0) * 100 for r in o.coverage_by_band],
+            bands,
             percent=True,
+            value_labels=[format_decimal(v, "0.0", locale=locale) + "%" for v in bands],
         ),
     ]
 
@@ -213,9 +226,9 @@ def event_text(r: EventReport, locale: str, max_rows: int = 25) -> str:
         lines.append(_("Winners: {w} · prize-winners: {p}").format(w=r.winners, p=r.prize_winners))
     lines.append(
         _("Feedback: pupils {s} ({sn}), parents {p} ({pn})").format(
-            s=avg(r.feedback_student[0]),
+            s=avg(r.feedback_student[0], locale),
             sn=r.feedback_student[1],
-            p=avg(r.feedback_parent[0]),
+            p=avg(r.feedback_parent[0], locale),
             pn=r.feedback_parent[1],
         )
     )

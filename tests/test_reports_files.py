@@ -49,3 +49,20 @@ def test_an_empty_period_still_gives_a_chart_and_a_workbook():
 def test_sheet_names_are_valid_and_long_names_are_cut():
     assert export._sheet_name("Охват: по / школам [все]?") == "Охват  по   школам  все  "[:31]
     assert len(export._sheet_name("x" * 50)) == 31
+
+
+def test_marks_months_and_shares_read_as_the_language_writes_them():
+    assert (report_text.avg(4.3333, "ru"), report_text.avg(4.3333, "en"), report_text.avg(None)) == (
+        "4,33",
+        "4.33",
+        "—",
+    )
+    assert report_text.month_label("2026-09", "ru") == "сент. 2026"
+    assert report_text.month_label("2026-09", "en") == "Sep 2026"
+    o = _empty_overview()
+    o.by_month = [("2026-03", 7, 5)]
+    o.coverage_by_band = [CoverageRow("5–9", pupils=8, participants=1)]
+    with build_i18n("ru").context():
+        month, band = report_text.overview_panels(o, "ru")[0], report_text.overview_panels(o, "ru")[2]
+    assert list(month.labels) == ["март 2026"]
+    assert list(band.value_labels or []) == ["12,5%"]
