@@ -686,6 +686,9 @@ class Emulator:
         user = self._users.get(chat_id)
         if user is None or not user.started:
             raise ApiError(400, "Bad Request: chat not found")
+        if user.server_error is not None:  # SimUser.fail_sends(): this chat's server is failing
+            names = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
+            raise ApiError(user.server_error, names[user.server_error])
         if check_blocked:
             if user.deactivated:
                 raise ApiError(403, "Forbidden: user is deactivated")
