@@ -11,6 +11,7 @@ from tests.conftest import ADMIN_ID
 from tests.dbcheck import outbox_drained, rows, scalar
 from tests.flows import CHUKHLOMA, KOSTROMA, SCHOOL_A, SCHOOL_B, press_and_wait_edit, send_and_wait
 from tests.flows_broadcasts import add_person, compose, running_app
+from tests.sandbox.test_emulator_api import png
 
 HEADING = "📢 Объявление"
 
@@ -259,3 +260,92 @@ async def test_a_document_with_a_caption_reaches_the_whole_school(app, emulator)
         message = user.bot_messages[-1]
         assert message.caption == f"{HEADING}\n\nПлан недели"
         assert message.document is not None and message.document.data == b"%PDF-1.4 plan"
+
+
+def utf16_slice(text: str, offset: int, length: int) -> str:
+    """The part of `text` an entity covers (Telegram counts offsets in UTF-16 code units)."""
+    return text.encode("utf-16-le")[offset * 2 : (offset + length) * 2].decode("utf-16-le")
+
+
+def formatted(message) -> list[tuple[str, str]]:
+    """(entity type, covered text) of a message's text or caption, for comparing formatting."""
+    return [(e["type"], utf16_slice(message.content, e["offset"], e["length"])) for e in message.entities]
+
+
+async def test_bold_italic_and_a_link_arrive_as_the_author_wrote_them(app, emulator):
+    teacher = await add_person(app, emulator, 3701, Role.teacher, SCHOOL_A, classes=(9,))
+    parent = await add_person(app, emulator, 3702, Role.parent, SCHOOL_A, 9)
+    # "🎓 " is three UTF-16 code units: offsets after the emoji are counted in code units.
+    text = "🎓 Собрание в пятницу, подробности на сайте. <i>не тег</i>"
+    entities = [
+        {"type": "bold", "offset": 3, "length": 8},
+        {"type": "italic", "offset": 14, "length": 7},
+        {"type": "text_link", "offset": 38, "length": 5, "url": "https://school.example/news?a=1&b=2"},
+    ]
+    summary = await compose(teacher, ["Мои классы (9)", "Родители"], text, ack=False, entities=entities)
+    assert "Получателей: 1" in summary
+    preview = teacher.bot_messages[-2]
+    await teacher.press("📤 Отправить")
+    await parent.wait_for(lambda u: bool(received(u)), timeout=10)
+    message = parent.bot_messages[-1]
+    assert message.text == f"{HEADING}\n\n{text}"
+    expected = [
+        ("bold", "Объявление"),
+        ("bold", "Собрание"),
+        ("italic", "пятницу"),
+        ("text_link", "сайте"),
+    ]
+    assert formatted(message) == expected
+    link = next(e for e in message.entities if e["type"] == "text_link")
+    assert link["url"] == "https://school.example/news?a=1&b=2"
+    assert message.html == (
+        "📢 <b>Объявление</b>\n\n🎓 <b>Собрание</b> в <i>пятницу</i>, подробности на "
+        '<a href="https://school.example/news?a=1&amp;b=2">сайте</a>. &lt;i&gt;не тег&lt;/i&gt;'
+    )
+    assert (preview.text, preview.html) == (message.text, message.html)  # the preview is what they get
+
+
+async def test_a_photo_with_a_formatted_caption_reaches_parents(app, emulator):
+    teacher = await add_person(app, emulator, 3801, Role.teacher, SCHOOL_A, classes=(9,))
+    parents = [await add_person(app, emulator, 3802 + i, Role.parent, SCHOOL_A, 9) for i in range(2)]
+    pupil = await add_person(app, emulator, 3804, Role.student, SCHOOL_A, 9)
+    image = png(800, 600)
+    await send_and_wait(teacher, "/broadcast", timeout=10)
+    await press_and_wait_edit(teacher, "Мои классы (9)", timeout=10)
+    await press_and_wait_edit(teacher, "Родители", timeout=10)
+
+    # Over the bot's 900 (Telegram would take up to 1024 from a user): refused, nothing changes.
+    count = len(teacher.bot_messages)
+    await teacher.send_photo(image, caption="я" * 950)
+    await teacher.wait_messages(count + 1, timeout=10)
+    assert "слишком длинное" in (teacher.last.text or "") and "900" in (teacher.last.text or "")
+    assert await scalar(app, select(func.count()).select_from(Broadcast)) == 0
+
+    caption = "Ярмарка профессий в субботу в 10:00"
+    count = len(teacher.bot_messages)
+    await teacher.send_photo(
+        image, caption=caption, caption_entities=[{"type": "bold", "offset": 0, "length": 17}]
+    )
+    await teacher.wait_messages(count + 1, timeout=10)  # still composing: the photo is taken
+    assert "Ознакомлен(а)" in (teacher.last.text or "")
+    await teacher.press("Нет")
+    await teacher.wait_for(lambda u: "Получателей: 2" in (u.last.text or ""), timeout=10)
+    preview = teacher.bot_messages[-2]
+    assert preview.photo is not None and preview.photo.data == image
+    assert preview.caption == f"{HEADING}\n\n{caption}"
+    assert await scalar(app, select(Broadcast.media_kind)) == "photo"
+
+    await teacher.press("📤 Отправить")
+    for parent in parents:
+        await parent.wait_for(lambda u: any(m.photo is not None for m in u.bot_messages), timeout=10)
+        message = parent.bot_messages[-1]
+        assert message.text is None and message.caption == f"{HEADING}\n\n{caption}"
+        assert formatted(message) == [("bold", "Объявление"), ("bold", "Ярмарка профессий")]
+        assert message.photo is not None and message.photo.data == image
+        size = message.raw["photo"][-1]
+        assert (size["width"], size["height"], size["file_size"]) == (800, 600, len(image))
+        assert message.photo.file_id == preview.photo.file_id  # sent on by file_id, not uploaded again
+    await outbox_drained(app)
+    assert received(pupil) == []
+    await teacher.wait_for(lambda u: "Завершена" in (u.bot_messages[-1].text or ""), timeout=10)
+    assert "Доставлено: 2" in (teacher.bot_messages[-1].text or "")
