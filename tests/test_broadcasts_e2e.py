@@ -349,3 +349,26 @@ async def test_a_photo_with_a_formatted_caption_reaches_parents(app, emulator):
     assert received(pupil) == []
     await teacher.wait_for(lambda u: "Завершена" in (u.bot_messages[-1].text or ""), timeout=10)
     assert "Доставлено: 2" in (teacher.bot_messages[-1].text or "")
+
+
+async def test_cancel_on_the_preview_sends_nothing(app, emulator):
+    teacher = await add_person(app, emulator, 3901, Role.teacher, SCHOOL_A)
+    pupils = [await add_person(app, emulator, 3902 + i, Role.student, SCHOOL_A, 7) for i in range(3)]
+    summary = await compose(teacher, ["Вся школа", "Ученики"], "Экскурсия в колледж", ack=True)
+    assert "Получателей: 3" in summary
+    summary_id = teacher.last.message_id
+    await press_and_wait_edit(teacher, "Отменить", timeout=10)
+    dropped = next(m for m in teacher.bot_messages if m.message_id == summary_id)
+    assert dropped.text == "Отменено. Ничего не отправлено." and dropped.buttons == []
+    broadcast_id = await scalar(app, select(Broadcast.id))
+    assert await scalar(app, select(Broadcast.status)) is BroadcastStatus.cancelled
+    # Pressing «Отправить» of the dropped draft anyway (the button is gone: forged data) is refused.
+    await teacher.press(data=f"bc:send:{broadcast_id}", force=True, message_id=summary_id)
+    answer = await teacher.wait_callback_answer(timeout=10)
+    assert answer.show_alert and "уже отправлена или отменена" in (answer.text or "")
+    await asyncio.sleep(1.0)  # several runs of the delivery job
+    assert await scalar(app, select(func.count()).select_from(Outbox)) == 0
+    assert set(emulator.counters.delivered_by_chat) == {teacher.id}  # only the author got anything
+    for pupil in pupils:
+        assert pupil.bot_messages == []
+    assert await scalar(app, select(Broadcast.status)) is BroadcastStatus.cancelled
