@@ -121,8 +121,10 @@ class TokenBucket:
         """Seconds until one token is available (0 when available now or unlimited)."""
         if self.rate <= 0:
             return 0.0
-        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
+        # `now` may predate `stamp` (read before the bucket was made): no negative refill, no stamp moved back.
+        if now > self.stamp:
+            self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+            self.stamp = now
         if self.tokens >= 1.0:
             return 0.0
         return (1.0 - self.tokens) / self.rate
