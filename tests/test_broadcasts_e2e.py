@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
 from sqlalchemy import func, select
 
@@ -372,3 +373,66 @@ async def test_cancel_on_the_preview_sends_nothing(app, emulator):
     for pupil in pupils:
         assert pupil.bot_messages == []
     assert await scalar(app, select(Broadcast.status)) is BroadcastStatus.cancelled
+
+
+def report_numbers(text: str) -> dict[str, int]:
+    """The figures of a delivery report in Russian."""
+    labels = {
+        "total": "Получателей",
+        "delivered": "Доставлено",
+        "blocked": "Заблокировали бота или не запускали его",
+        "failed": "Не доставлено из-за ошибки",
+        "pending": "Ожидают отправки",
+    }
+    found = {key: re.search(rf"{label}: (\d+)", text) for key, label in labels.items()}
+    return {key: int(match.group(1)) for key, match in found.items() if match}
+
+
+async def test_the_live_report_shows_progress_and_a_message_failed_after_retries(emulator, database_url):
+    async with running_app(emulator, database_url, OUTBOX_RATE=3.0) as app:
+        app.delivery.max_attempts = 3  # three 502s and the row is given up as failed
+        app.delivery.backoff = 0.05
+        teacher = await add_person(app, emulator, 4001, Role.teacher, SCHOOL_B)
+        parents = [await add_person(app, emulator, 4010 + i, Role.parent, SCHOOL_B, 6) for i in range(12)]
+        broken = await add_person(app, emulator, 4030, Role.parent, SCHOOL_B, 6)
+        broken.fail_sends(502)  # every send to this chat: 502 Bad Gateway
+        summary = await compose(teacher, ["Вся школа", "Родители"], "Субботник в 10:00", ack=False)
+        assert "Получателей: 13" in summary
+        report_id = teacher.last.message_id
+        seen: list[str] = []
+
+        def report_finished(user) -> bool:
+            text = next(m.text or "" for m in user.bot_messages if m.message_id == report_id)
+            if not seen or seen[-1] != text:
+                seen.append(text)
+            return "Завершена" in text
+
+        await teacher.press("📤 Отправить")
+        await teacher.wait_for(report_finished, timeout=40)
+        live = [report_numbers(text) for text in seen if "Идёт отправка…" in text]
+        assert any(0 < n["delivered"] < 12 for n in live), seen  # a partial count, edited in while sending
+        for numbers in live:
+            assert numbers["total"] == 13
+            assert sum(numbers[k] for k in ("delivered", "blocked", "failed", "pending")) == 13, seen
+        delivered = [n["delivered"] for n in live]
+        assert delivered == sorted(delivered), seen
+        final = report_numbers(seen[-1])
+        assert final == {"total": 13, "delivered": 12, "blocked": 0, "failed": 1, "pending": 0}, seen[-1]
+        await teacher.wait_for(  # and the final report arrives as a new message
+            lambda u: (
+                u.bot_messages[-1].message_id != report_id and "Завершена" in (u.bot_messages[-1].text or "")
+            ),
+            timeout=10,
+        )
+        assert report_numbers(teacher.bot_messages[-1].text or "") == final
+
+        assert all(len(received(p)) == 1 for p in parents) and received(broken) == []
+        failed = (
+            await rows(
+                app, select(Outbox.status, Outbox.attempts, Outbox.last_error).where(Outbox.chat_id == 4030)
+            )
+        )[0]
+        assert failed.status is OutboxStatus.failed and failed.attempts == 3
+        assert "502" in (failed.last_error or "") and "Bad Gateway" in (failed.last_error or "")
+        inactive = await scalar(app, select(User.is_active).where(User.telegram_id == 4030))
+        assert inactive is True  # a server error says nothing about the user
