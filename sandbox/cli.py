@@ -54,11 +54,11 @@ def _open(req: urllib.request.Request) -> Any:
     return payload["result"]
 
 
-def _upload(url: str, path: Path, caption: str | None) -> Any:
+def _upload(url: str, path: Path, caption: str | None, field: str = "document") -> Any:
     boundary = uuid.uuid4().hex
     mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     parts = [
-        f'--{boundary}\r\nContent-Disposition: form-data; name="document"; filename="{path.name}"\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{path.name}"\r\n'
         f"Content-Type: {mime}\r\n\r\n".encode(),
         path.read_bytes(),
         b"\r\n",
@@ -183,6 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
     doc = sub.add_parser("document", help="send a file as a document")
     doc.add_argument("path", type=Path)
     doc.add_argument("--caption")
+    photo = sub.add_parser("photo", help="send a PNG or JPEG picture as a photo")
+    photo.add_argument("path", type=Path)
+    photo.add_argument("--caption")
     sub.add_parser("chat", help="print the chat")
     for name in ("block", "unblock", "deactivate"):
         sub.add_parser(name, help=f"{name} the bot")
@@ -222,6 +225,9 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "document":
             sent = _upload(f"{user_url}/document", args.path, args.caption)
             print(f"sent #{sent['message_id']} file_id={sent['document']['file_id']}")
+        elif args.command == "photo":
+            sent = _upload(f"{user_url}/photo", args.path, args.caption, field="photo")
+            print(f"sent #{sent['message_id']} file_id={sent['photo'][-1]['file_id']}")
         elif args.command == "chat":
             _print_chat(_request(f"{user_url}/chat"))
         elif args.command in ("block", "unblock", "deactivate"):

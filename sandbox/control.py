@@ -6,6 +6,7 @@ with a matching HTTP status, so curl users and the CLI get one shape everywhere.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -45,6 +46,18 @@ async def _body(request: web.Request) -> dict[str, Any]:
         return data if isinstance(data, dict) else {}
     form = await request.post()
     return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+def _entities(value: Any) -> list[dict[str, Any]] | None:
+    """MessageEntity list from JSON, or from a JSON string (a multipart form field)."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError as exc:
+            raise ValueError(f"entities: invalid JSON: {exc}") from None
+    if value is not None and not isinstance(value, list):
+        raise ValueError("entities must be a list of MessageEntity objects")
+    return value
 
 
 def add_control_routes(app: web.Application, emu: Emulator) -> None:
@@ -97,8 +110,8 @@ def add_control_routes(app: web.Application, emu: Emulator) -> None:
         body = await _body(request)
         text = body.get("text")
         if not isinstance(text, str) or not text:
-            return _fail(400, 'body must be {"text": "..."}')
-        return _ok(await user_of(request).send(text))
+            return _fail(400, 'body must be {"text": "...", "entities": [...]}')
+        return _ok(await user_of(request).send(text, entities=_entities(body.get("entities"))))
 
     async def press(request: web.Request) -> web.StreamResponse:
         body = await _body(request)
@@ -111,33 +124,52 @@ def add_control_routes(app: web.Application, emu: Emulator) -> None:
         )
         return _ok({"callback_query_id": query_id})
 
-    async def document(request: web.Request) -> web.StreamResponse:
-        user = user_of(request)
+    async def media(request: web.Request, field: str) -> tuple[bytes, str | None, str | None, dict[str, Any]]:
+        """(data, file name, mime type, other fields) of a multipart or JSON upload."""
         if request.content_type == "multipart/form-data":
             form = await request.post()
-            upload = form.get("document") or form.get("file")
+            upload = form.get(field) or form.get("file")
             if not isinstance(upload, web.FileField):
-                return _fail(400, 'multipart body needs a file field "document"')
-            caption = form.get("caption")
+                raise ValueError(f'multipart body needs a file field "{field}"')
             mime = upload.content_type if upload.content_type != "application/octet-stream" else None
-            raw = await user.send_document(
-                upload.filename,
-                upload.file.read(),
-                mime_type=mime,
-                caption=caption if isinstance(caption, str) else None,
-            )
-            return _ok(raw)
+            fields = {k: v for k, v in form.items() if isinstance(v, str)}
+            return upload.file.read(), upload.filename, mime, fields
         body = await _body(request)
-        name = body.get("file_name") or "file.bin"
         if "data_base64" in body:
-            import base64
-
             data = base64.b64decode(body["data_base64"])
         else:
             data = str(body.get("text", "")).encode("utf-8")
-        return _ok(
-            await user.send_document(name, data, mime_type=body.get("mime_type"), caption=body.get("caption"))
+        return data, body.get("file_name"), body.get("mime_type"), body
+
+    async def document(request: web.Request) -> web.StreamResponse:
+        data, name, mime, body = await media(request, "document")
+        caption = body.get("caption")
+        raw = await user_of(request).send_document(
+            name or "file.bin",
+            data,
+            mime_type=mime,
+            caption=caption if isinstance(caption, str) else None,
+            caption_entities=_entities(body.get("caption_entities")),
         )
+        return _ok(raw)
+
+    async def photo(request: web.Request) -> web.StreamResponse:
+        data, _name, _mime, body = await media(request, "photo")
+        if not data:
+            return _fail(400, "the photo is empty")
+        caption = body.get("caption")
+        raw = await user_of(request).send_photo(
+            data,
+            caption=caption if isinstance(caption, str) else None,
+            caption_entities=_entities(body.get("caption_entities")),
+        )
+        return _ok(raw)
+
+    async def fail_sends(request: web.Request) -> web.StreamResponse:
+        body = await _body(request)
+        user = user_of(request)
+        user.fail_sends(body.get("status", 502))
+        return _ok(user.summary())
 
     def state_action(action: str) -> Handler:
         async def handler(request: web.Request) -> web.StreamResponse:
@@ -215,6 +247,8 @@ def add_control_routes(app: web.Application, emu: Emulator) -> None:
     r.add_post("/control/users/{user_id}/send", guarded(send))
     r.add_post("/control/users/{user_id}/press", guarded(press))
     r.add_post("/control/users/{user_id}/document", guarded(document))
+    r.add_post("/control/users/{user_id}/photo", guarded(photo))
+    r.add_post("/control/users/{user_id}/fail_sends", guarded(fail_sends))
     for action in ("block", "unblock", "deactivate"):
         r.add_post(f"/control/users/{{user_id}}/{action}", guarded(state_action(action)))
     r.add_get("/control/users/{user_id}/chat", guarded(chat))

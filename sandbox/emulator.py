@@ -121,8 +121,10 @@ class TokenBucket:
         """Seconds until one token is available (0 when available now or unlimited)."""
         if self.rate <= 0:
             return 0.0
-        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
+        # `now` may predate `stamp` (read before the bucket was made): no negative refill, no stamp moved back.
+        if now > self.stamp:
+            self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+            self.stamp = now
         if self.tokens >= 1.0:
             return 0.0
         return (1.0 - self.tokens) / self.rate
@@ -686,6 +688,9 @@ class Emulator:
         user = self._users.get(chat_id)
         if user is None or not user.started:
             raise ApiError(400, "Bad Request: chat not found")
+        if user.server_error is not None:  # SimUser.fail_sends(): this chat's server is failing
+            names = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
+            raise ApiError(user.server_error, names[user.server_error])
         if check_blocked:
             if user.deactivated:
                 raise ApiError(403, "Forbidden: user is deactivated")

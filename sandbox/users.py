@@ -8,12 +8,54 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from sandbox.models import CallbackAnswer, ChatMessage, format_chat
+from sandbox.html import render_html, utf16_len
+from sandbox.models import CallbackAnswer, ChatMessage, FileRecord, format_chat
 
 if TYPE_CHECKING:
     from sandbox.emulator import Emulator
 
-__all__ = ["SimUser"]
+__all__ = ["CAPTION_LIMIT", "ENTITY_TYPES", "SimUser", "check_entities"]
+
+CAPTION_LIMIT = 1024  # what a Telegram client lets a (non-premium) user attach to a file
+ENTITY_TYPES = frozenset(
+    {
+        "mention", "hashtag", "cashtag", "bot_command", "url", "email", "phone_number", "bold",
+        "italic", "underline", "strikethrough", "spoiler", "blockquote", "expandable_blockquote",
+        "code", "pre", "text_link", "text_mention", "custom_emoji",
+    }
+)  # fmt: skip
+
+
+def check_entities(text: str, entities: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """Validate MessageEntity dicts against ``text`` (offsets and lengths in UTF-16 code units, as
+    Telegram counts them); returns copies sorted by offset. ValueError names the first bad one."""
+    if not entities:
+        return []
+    if not isinstance(entities, list):
+        raise ValueError("entities must be a list of MessageEntity objects")
+    total = utf16_len(text)
+    checked: list[dict[str, Any]] = []
+    for entity in entities:
+        if not isinstance(entity, dict):
+            raise ValueError(f"entity {entity!r} is not an object")
+        kind, offset, length = entity.get("type"), entity.get("offset"), entity.get("length")
+        if kind not in ENTITY_TYPES:
+            raise ValueError(f"unknown entity type {kind!r}")
+        if not isinstance(offset, int) or not isinstance(length, int) or offset < 0 or length < 1:
+            raise ValueError(f"entity {entity!r} needs integer offset >= 0 and length >= 1")
+        if offset + length > total:
+            raise ValueError(
+                f"entity {entity!r} ends at {offset + length}, beyond the text ({total} UTF-16 code units)"
+            )
+        if kind == "text_link" and not (isinstance(entity.get("url"), str) and entity["url"]):
+            raise ValueError("a text_link entity needs a url")
+        if kind == "text_mention" and not isinstance(entity.get("user"), dict):
+            raise ValueError("a text_mention entity needs a user")
+        if kind == "custom_emoji" and not entity.get("custom_emoji_id"):
+            raise ValueError("a custom_emoji entity needs a custom_emoji_id")
+        checked.append(dict(entity))
+    checked.sort(key=lambda e: (e["offset"], -e["length"]))
+    return checked
 
 
 class SimUser:
@@ -41,6 +83,7 @@ class SimUser:
         self.started = False
         self.blocked = False
         self.deactivated = False
+        self.server_error: int | None = None  # set by fail_sends(): the bot's calls here answer 5xx
         self.messages: dict[int, ChatMessage] = {}
         self.bot_sent_total = 0
         self.callback_answers: list[CallbackAnswer] = []
@@ -175,9 +218,61 @@ class SimUser:
         self.notify()
         return raw
 
-    async def send(self, text: str) -> dict[str, Any]:
-        """Send a text message to the bot; returns the Telegram Message dict that was queued."""
+    def _check_caption(
+        self, caption: str | None, caption_entities: list[dict[str, Any]] | None
+    ) -> list[dict[str, Any]]:
+        if caption is not None and len(caption) > CAPTION_LIMIT:
+            raise ValueError(f"a caption has at most {CAPTION_LIMIT} characters (got {len(caption)})")
+        return check_entities(caption or "", caption_entities)
+
+    def _media_message(
+        self,
+        *,
+        caption: str | None,
+        caption_entities: list[dict[str, Any]],
+        document: FileRecord | None = None,
+        photo: FileRecord | None = None,
+    ) -> dict[str, Any]:
+        mid = self.next_message_id()
+        date = int(time.time())
+        raw: dict[str, Any] = {
+            "message_id": mid,
+            "from": self.user_dict(),
+            "chat": self.chat_dict(),
+            "date": date,
+        }
+        if document is not None:
+            raw["document"] = self._emu.document_dict(document)
+        if photo is not None:
+            raw["photo"] = self._emu.photo_list(photo)
+        if caption:
+            raw["caption"] = caption
+            if caption_entities:
+                raw["caption_entities"] = caption_entities
+        message = ChatMessage(
+            message_id=mid,
+            from_bot=False,
+            date=date,
+            caption=caption or None,
+            html=render_html(caption or "", caption_entities),
+            entities=caption_entities if caption else [],
+            document=document,
+            photo=photo,
+            raw=raw,
+        )
+        return self._store_user_message(raw, message)
+
+    async def send(self, text: str, entities: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """Send a text message to the bot; returns the Telegram Message dict that was queued.
+
+        ``entities`` are Telegram MessageEntity dicts (``{"type": "bold", "offset": 0, "length": 5}``,
+        ``{"type": "text_link", ..., "url": "https://..."}``), offsets in UTF-16 code units, as a
+        client sends formatted text. A text starting with "/" gets its bot_command entity.
+        """
         self._ensure_can_write()
+        if not text:
+            raise ValueError("a message needs text")
+        checked = check_entities(text, entities)
         mid = self.next_message_id()
         date = int(time.time())
         raw: dict[str, Any] = {
@@ -187,45 +282,53 @@ class SimUser:
             "date": date,
             "text": text,
         }
-        entities: list[dict[str, Any]] = []
-        if text.startswith("/"):
+        if text.startswith("/") and not any(e["type"] == "bot_command" and e["offset"] == 0 for e in checked):
             command = text.split(maxsplit=1)[0] if text.strip() else text
-            entities.append(
-                {"type": "bot_command", "offset": 0, "length": len(command.encode("utf-16-le")) // 2}
-            )
-            raw["entities"] = entities
-        message = ChatMessage(
-            message_id=mid, from_bot=False, date=date, text=text, html=text, entities=entities, raw=raw
-        )
-        return self._store_user_message(raw, message)
-
-    async def send_document(
-        self, file_name: str, data: bytes, mime_type: str | None = None, caption: str | None = None
-    ) -> dict[str, Any]:
-        """Send a file to the bot as a document; the bot can getFile/download it."""
-        self._ensure_can_write()
-        record = self._emu.store_file(data, file_name=file_name, mime_type=mime_type, kind="document")
-        mid = self.next_message_id()
-        date = int(time.time())
-        raw: dict[str, Any] = {
-            "message_id": mid,
-            "from": self.user_dict(),
-            "chat": self.chat_dict(),
-            "date": date,
-            "document": self._emu.document_dict(record),
-        }
-        if caption:
-            raw["caption"] = caption
+            checked.insert(0, {"type": "bot_command", "offset": 0, "length": utf16_len(command)})
+        if checked:
+            raw["entities"] = checked
         message = ChatMessage(
             message_id=mid,
             from_bot=False,
             date=date,
-            caption=caption,
-            html=caption or "",
-            document=record,
+            text=text,
+            html=render_html(text, checked),
+            entities=checked,
             raw=raw,
         )
         return self._store_user_message(raw, message)
+
+    async def send_document(
+        self,
+        file_name: str,
+        data: bytes,
+        mime_type: str | None = None,
+        caption: str | None = None,
+        caption_entities: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """Send a file to the bot as a document; the bot can getFile/download it."""
+        self._ensure_can_write()
+        checked = self._check_caption(caption, caption_entities)
+        record = self._emu.store_file(data, file_name=file_name, mime_type=mime_type, kind="document")
+        return self._media_message(caption=caption, caption_entities=checked, document=record)
+
+    async def send_photo(
+        self,
+        data: bytes,
+        caption: str | None = None,
+        caption_entities: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """Send a picture (PNG or JPEG bytes) as a photo, the way Telegram delivers one.
+
+        The update's ``message.photo`` is a list of PhotoSize (one size: the emulator does not resize)
+        with the image's real width and height; the bot can getFile/download it or send it on by its
+        file_id. ``caption_entities`` as for ``send``'s entities.
+        """
+        self._ensure_can_write()
+        checked = self._check_caption(caption, caption_entities)
+        mime = "image/png" if data[:8] == b"\x89PNG\r\n\x1a\n" else "image/jpeg"
+        record = self._emu.store_file(data, file_name=None, mime_type=mime, kind="photo")
+        return self._media_message(caption=caption, caption_entities=checked, photo=record)
 
     def _find_button(
         self, label: str | None, data: str | None, message_id: int | None
@@ -325,6 +428,13 @@ class SimUser:
         self.deactivated = True
         self.notify()
 
+    def fail_sends(self, status: int | None = 502) -> None:
+        """Every Bot API call addressed to this chat answers ``status`` (500, 502 or 503) until
+        ``fail_sends(None)``: one recipient behind a failing Telegram server, for tests of retries."""
+        if status not in (None, 500, 502, 503):
+            raise ValueError("status must be 500, 502, 503 or null")
+        self.server_error = status
+
     def summary(self) -> dict[str, Any]:
         """JSON-friendly overview for the control API."""
         return {
@@ -336,6 +446,7 @@ class SimUser:
             "started": self.started,
             "blocked": self.blocked,
             "deactivated": self.deactivated,
+            "server_error": self.server_error,
             "messages": len(self.messages),
             "bot_sent_total": self.bot_sent_total,
         }

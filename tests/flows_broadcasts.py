@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from sqlalchemy import select
 
@@ -77,12 +78,21 @@ async def add_person(
     return sim
 
 
-async def compose(author: SimUser, choices: list[str], text: str, ack: bool) -> str:
-    """/broadcast → the buttons in `choices` → the text → the «read» question; returns the summary text."""
+async def compose(
+    author: SimUser,
+    choices: list[str],
+    text: str,
+    ack: bool,
+    entities: list[dict[str, Any]] | None = None,
+) -> str:
+    """/broadcast → the buttons in `choices` → the text (with its formatting `entities`, Telegram's
+    MessageEntity dicts) → the «read» question; returns the summary text."""
     await send_and_wait(author, "/broadcast", timeout=10)
     for label in choices:
         await press_and_wait_edit(author, label, timeout=10)
-    await send_and_wait(author, text, timeout=10)
+    count = len(author.bot_messages)
+    await author.send(text, entities=entities)
+    await author.wait_messages(count + 1, timeout=10)
     count = len(author.bot_messages)
     await author.press("Да, добавить кнопку" if ack else "Нет")
     await author.wait_for(

@@ -168,16 +168,58 @@ async def test_a_personal_message_overtakes_a_mass_broadcast(emulator, database_
         await engine.dispose()
 
 
+PACED_CHATS = 100  # one broadcast row each
+GLOBAL_BURST = 5  # the emulator's global bucket: 30/s, at most 5 at once
+BUSY_CHATS = 3  # and these get PER_BUSY_CHAT messages in all, one a second at most
+PER_BUSY_CHAT = 4
+
+
+async def _pacing_scenario(database_url: str, emulator: Emulator, **options: object):
+    """A broadcast to 100 chats plus three personal messages more to each of three of them, against an
+    emulator stricter than Telegram: 30/s with a burst of only 5 (the engine spaces sends ~33 ms apart; a
+    burst of 5 absorbs an event loop stalled for 5 intervals on a busy machine, not a batch sent at once),
+    and 1/s per chat with no burst at all, so a second message to a chat within a second is a 429."""
+    engine, sessions, delivery = await _engine_over(database_url, emulator, PACED_CHATS, **options)
+    emulator.set_limits(global_rate=30.0, global_burst=GLOBAL_BURST, per_chat_rate=1.0, per_chat_burst=1)
+    async with sessions.begin() as session:
+        for chat in range(BUSY_CHATS):
+            for i in range(PER_BUSY_CHAT - 1):
+                await enqueue(
+                    session, key=f"p:{chat}:{i}", chat_id=FIRST_CHAT + chat, user_id=chat + 1, kind=NOTE
+                )
+    return engine, sessions, delivery
+
+
 async def test_pacing_stays_under_the_limits_without_429(emulator, database_url):
-    engine, sessions, delivery = await _engine_over(database_url, emulator, 90, rate=30.0)
+    engine, sessions, delivery = await _pacing_scenario(database_url, emulator, rate=30.0)
     try:
-        emulator.set_limits(global_rate=30.0, per_chat_rate=1.0, per_chat_burst=3)
-        async with sessions.begin() as session:  # three messages to one chat, too
-            for i in range(3):
-                await enqueue(session, key=f"p:{i}", chat_id=FIRST_CHAT, user_id=1, kind=NOTE)
+        total = PACED_CHATS + BUSY_CHATS * (PER_BUSY_CHAT - 1)
+        assert total > 20 * emulator.limits()["global_burst"] and PER_BUSY_CHAT > 1  # the burst of a chat
         await _drain(delivery, sessions)
         assert emulator.counters.too_many_requests == 0
-        assert emulator.counters.delivered_total == 93
+        assert emulator.counters.delivered_total == total
+        by_chat = emulator.counters.delivered_by_chat
+        assert [by_chat[FIRST_CHAT + c] for c in range(BUSY_CHATS)] == [PER_BUSY_CHAT] * BUSY_CHATS
+        assert delivery.stats.rate_limited == 0
+    finally:
+        await delivery.close()
+        await engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        pytest.param({"rate": 30.0, "per_chat_interval": 0.0}, id="no per-chat pacing"),
+        pytest.param({"rate": 60.0}, id="twice the global rate"),
+    ],
+)
+async def test_the_pacing_scenario_catches_an_engine_that_exceeds_a_limit(emulator, database_url, options):
+    """The scenario above can fail: without per-chat pacing, or paced at twice the limit, it meets 429s."""
+    engine, _sessions, delivery = await _pacing_scenario(database_url, emulator, linger=0.0, **options)
+    try:
+        await delivery.run(budget=3)
+        assert emulator.counters.too_many_requests > 0
+        assert delivery.stats.rate_limited > 0
     finally:
         await delivery.close()
         await engine.dispose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
 from sqlalchemy import func, select
 
@@ -11,6 +12,7 @@ from tests.conftest import ADMIN_ID
 from tests.dbcheck import outbox_drained, rows, scalar
 from tests.flows import CHUKHLOMA, KOSTROMA, SCHOOL_A, SCHOOL_B, press_and_wait_edit, send_and_wait
 from tests.flows_broadcasts import add_person, compose, running_app
+from tests.sandbox.test_emulator_api import png
 
 HEADING = "📢 Объявление"
 
@@ -159,8 +161,7 @@ async def test_faults_blocked_and_never_started_users_are_counted_right(emulator
 async def test_stop_before_everything_is_sent(emulator, database_url):
     async with running_app(emulator, database_url, OUTBOX_RATE=2.0) as app:
         teacher = await add_person(app, emulator, 3301, Role.teacher, SCHOOL_A)
-        for i in range(20):
-            await add_person(app, emulator, 3310 + i, Role.student, SCHOOL_A, 8)
+        pupils = [await add_person(app, emulator, 3310 + i, Role.student, SCHOOL_A, 8) for i in range(20)]
         await compose(teacher, ["Вся школа", "Ученики"], "Экскурсия отменяется", ack=False)
         await teacher.press("📤 Отправить")
         await teacher.wait_for(lambda u: "⛔ Остановить рассылку" in u.last.button_labels, timeout=10)
@@ -175,7 +176,10 @@ async def test_stop_before_everything_is_sent(emulator, database_url):
             app, select(func.count()).where(Outbox.last_error.in_(["cancelled", "obsolete"]))
         )
         assert sent + stopped == 20 and stopped > 0
-        assert emulator.counters.delivered_total - 0 >= sent
+        # Every row recorded as sent reached its pupil once; a stopped one reached nobody.
+        reached = [emulator.counters.delivered_by_chat.get(p.id, 0) for p in pupils]
+        assert sorted(reached) == [0] * stopped + [1] * sent
+        assert sum(len(received(p)) for p in pupils) == sent
         # The report catches up with rows that were already claimed when the author stopped it.
         await teacher.wait_for(
             lambda u: (
@@ -259,3 +263,178 @@ async def test_a_document_with_a_caption_reaches_the_whole_school(app, emulator)
         message = user.bot_messages[-1]
         assert message.caption == f"{HEADING}\n\nПлан недели"
         assert message.document is not None and message.document.data == b"%PDF-1.4 plan"
+
+
+def utf16_slice(text: str, offset: int, length: int) -> str:
+    """The part of `text` an entity covers (Telegram counts offsets in UTF-16 code units)."""
+    return text.encode("utf-16-le")[offset * 2 : (offset + length) * 2].decode("utf-16-le")
+
+
+def formatted(message) -> list[tuple[str, str]]:
+    """(entity type, covered text) of a message's text or caption, for comparing formatting."""
+    return [(e["type"], utf16_slice(message.content, e["offset"], e["length"])) for e in message.entities]
+
+
+async def test_bold_italic_and_a_link_arrive_as_the_author_wrote_them(app, emulator):
+    teacher = await add_person(app, emulator, 3701, Role.teacher, SCHOOL_A, classes=(9,))
+    parent = await add_person(app, emulator, 3702, Role.parent, SCHOOL_A, 9)
+    # "🎓 " is three UTF-16 code units: offsets after the emoji are counted in code units.
+    text = "🎓 Собрание в пятницу, подробности на сайте. <i>не тег</i>"
+    entities = [
+        {"type": "bold", "offset": 3, "length": 8},
+        {"type": "italic", "offset": 14, "length": 7},
+        {"type": "text_link", "offset": 38, "length": 5, "url": "https://school.example/news?a=1&b=2"},
+    ]
+    summary = await compose(teacher, ["Мои классы (9)", "Родители"], text, ack=False, entities=entities)
+    assert "Получателей: 1" in summary
+    preview = teacher.bot_messages[-2]
+    await teacher.press("📤 Отправить")
+    await parent.wait_for(lambda u: bool(received(u)), timeout=10)
+    message = parent.bot_messages[-1]
+    assert message.text == f"{HEADING}\n\n{text}"
+    expected = [
+        ("bold", "Объявление"),
+        ("bold", "Собрание"),
+        ("italic", "пятницу"),
+        ("text_link", "сайте"),
+    ]
+    assert formatted(message) == expected
+    link = next(e for e in message.entities if e["type"] == "text_link")
+    assert link["url"] == "https://school.example/news?a=1&b=2"
+    assert message.html == (
+        "📢 <b>Объявление</b>\n\n🎓 <b>Собрание</b> в <i>пятницу</i>, подробности на "
+        '<a href="https://school.example/news?a=1&amp;b=2">сайте</a>. &lt;i&gt;не тег&lt;/i&gt;'
+    )
+    assert (preview.text, preview.html) == (message.text, message.html)  # the preview is what they get
+
+
+async def test_a_photo_with_a_formatted_caption_reaches_parents(app, emulator):
+    teacher = await add_person(app, emulator, 3801, Role.teacher, SCHOOL_A, classes=(9,))
+    parents = [await add_person(app, emulator, 3802 + i, Role.parent, SCHOOL_A, 9) for i in range(2)]
+    pupil = await add_person(app, emulator, 3804, Role.student, SCHOOL_A, 9)
+    image = png(800, 600)
+    await send_and_wait(teacher, "/broadcast", timeout=10)
+    await press_and_wait_edit(teacher, "Мои классы (9)", timeout=10)
+    await press_and_wait_edit(teacher, "Родители", timeout=10)
+
+    # Over the bot's 900 (Telegram would take up to 1024 from a user): refused, nothing changes.
+    count = len(teacher.bot_messages)
+    await teacher.send_photo(image, caption="я" * 950)
+    await teacher.wait_messages(count + 1, timeout=10)
+    assert "слишком длинное" in (teacher.last.text or "") and "900" in (teacher.last.text or "")
+    assert await scalar(app, select(func.count()).select_from(Broadcast)) == 0
+
+    caption = "Ярмарка профессий в субботу в 10:00"
+    count = len(teacher.bot_messages)
+    await teacher.send_photo(
+        image, caption=caption, caption_entities=[{"type": "bold", "offset": 0, "length": 17}]
+    )
+    await teacher.wait_messages(count + 1, timeout=10)  # still composing: the photo is taken
+    assert "Ознакомлен(а)" in (teacher.last.text or "")
+    await teacher.press("Нет")
+    await teacher.wait_for(lambda u: "Получателей: 2" in (u.last.text or ""), timeout=10)
+    preview = teacher.bot_messages[-2]
+    assert preview.photo is not None and preview.photo.data == image
+    assert preview.caption == f"{HEADING}\n\n{caption}"
+    assert await scalar(app, select(Broadcast.media_kind)) == "photo"
+
+    await teacher.press("📤 Отправить")
+    for parent in parents:
+        await parent.wait_for(lambda u: any(m.photo is not None for m in u.bot_messages), timeout=10)
+        message = parent.bot_messages[-1]
+        assert message.text is None and message.caption == f"{HEADING}\n\n{caption}"
+        assert formatted(message) == [("bold", "Объявление"), ("bold", "Ярмарка профессий")]
+        assert message.photo is not None and message.photo.data == image
+        size = message.raw["photo"][-1]
+        assert (size["width"], size["height"], size["file_size"]) == (800, 600, len(image))
+        assert message.photo.file_id == preview.photo.file_id  # sent on by file_id, not uploaded again
+    await outbox_drained(app)
+    assert received(pupil) == []
+    await teacher.wait_for(lambda u: "Завершена" in (u.bot_messages[-1].text or ""), timeout=10)
+    assert "Доставлено: 2" in (teacher.bot_messages[-1].text or "")
+
+
+async def test_cancel_on_the_preview_sends_nothing(app, emulator):
+    teacher = await add_person(app, emulator, 3901, Role.teacher, SCHOOL_A)
+    pupils = [await add_person(app, emulator, 3902 + i, Role.student, SCHOOL_A, 7) for i in range(3)]
+    summary = await compose(teacher, ["Вся школа", "Ученики"], "Экскурсия в колледж", ack=True)
+    assert "Получателей: 3" in summary
+    summary_id = teacher.last.message_id
+    await press_and_wait_edit(teacher, "Отменить", timeout=10)
+    dropped = next(m for m in teacher.bot_messages if m.message_id == summary_id)
+    assert dropped.text == "Отменено. Ничего не отправлено." and dropped.buttons == []
+    broadcast_id = await scalar(app, select(Broadcast.id))
+    assert await scalar(app, select(Broadcast.status)) is BroadcastStatus.cancelled
+    # Pressing «Отправить» of the dropped draft anyway (the button is gone: forged data) is refused.
+    await teacher.press(data=f"bc:send:{broadcast_id}", force=True, message_id=summary_id)
+    answer = await teacher.wait_callback_answer(timeout=10)
+    assert answer.show_alert and "уже отправлена или отменена" in (answer.text or "")
+    await asyncio.sleep(1.0)  # several runs of the delivery job
+    assert await scalar(app, select(func.count()).select_from(Outbox)) == 0
+    assert set(emulator.counters.delivered_by_chat) == {teacher.id}  # only the author got anything
+    for pupil in pupils:
+        assert pupil.bot_messages == []
+    assert await scalar(app, select(Broadcast.status)) is BroadcastStatus.cancelled
+
+
+def report_numbers(text: str) -> dict[str, int]:
+    """The figures of a delivery report in Russian."""
+    labels = {
+        "total": "Получателей",
+        "delivered": "Доставлено",
+        "blocked": "Заблокировали бота или не запускали его",
+        "failed": "Не доставлено из-за ошибки",
+        "pending": "Ожидают отправки",
+    }
+    found = {key: re.search(rf"{label}: (\d+)", text) for key, label in labels.items()}
+    return {key: int(match.group(1)) for key, match in found.items() if match}
+
+
+async def test_the_live_report_shows_progress_and_a_message_failed_after_retries(emulator, database_url):
+    async with running_app(emulator, database_url, OUTBOX_RATE=3.0) as app:
+        app.delivery.max_attempts = 3  # three 502s and the row is given up as failed
+        app.delivery.backoff = 0.05
+        teacher = await add_person(app, emulator, 4001, Role.teacher, SCHOOL_B)
+        parents = [await add_person(app, emulator, 4010 + i, Role.parent, SCHOOL_B, 6) for i in range(12)]
+        broken = await add_person(app, emulator, 4030, Role.parent, SCHOOL_B, 6)
+        broken.fail_sends(502)  # every send to this chat: 502 Bad Gateway
+        summary = await compose(teacher, ["Вся школа", "Родители"], "Субботник в 10:00", ack=False)
+        assert "Получателей: 13" in summary
+        report_id = teacher.last.message_id
+        seen: list[str] = []
+
+        def report_finished(user) -> bool:
+            text = next(m.text or "" for m in user.bot_messages if m.message_id == report_id)
+            if not seen or seen[-1] != text:
+                seen.append(text)
+            return "Завершена" in text
+
+        await teacher.press("📤 Отправить")
+        await teacher.wait_for(report_finished, timeout=40)
+        live = [report_numbers(text) for text in seen if "Идёт отправка…" in text]
+        assert any(0 < n["delivered"] < 12 for n in live), seen  # a partial count, edited in while sending
+        for numbers in live:
+            assert numbers["total"] == 13
+            assert sum(numbers[k] for k in ("delivered", "blocked", "failed", "pending")) == 13, seen
+        delivered = [n["delivered"] for n in live]
+        assert delivered == sorted(delivered), seen
+        final = report_numbers(seen[-1])
+        assert final == {"total": 13, "delivered": 12, "blocked": 0, "failed": 1, "pending": 0}, seen[-1]
+        await teacher.wait_for(  # and the final report arrives as a new message
+            lambda u: (
+                u.bot_messages[-1].message_id != report_id and "Завершена" in (u.bot_messages[-1].text or "")
+            ),
+            timeout=10,
+        )
+        assert report_numbers(teacher.bot_messages[-1].text or "") == final
+
+        assert all(len(received(p)) == 1 for p in parents) and received(broken) == []
+        failed = (
+            await rows(
+                app, select(Outbox.status, Outbox.attempts, Outbox.last_error).where(Outbox.chat_id == 4030)
+            )
+        )[0]
+        assert failed.status is OutboxStatus.failed and failed.attempts == 3
+        assert "502" in (failed.last_error or "") and "Bad Gateway" in (failed.last_error or "")
+        inactive = await scalar(app, select(User.is_active).where(User.telegram_id == 4030))
+        assert inactive is True  # a server error says nothing about the user

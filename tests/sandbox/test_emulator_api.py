@@ -6,7 +6,12 @@ import asyncio
 
 import pytest
 from aiogram import Bot
-from aiogram.exceptions import TelegramBadRequest, TelegramConflictError, TelegramForbiddenError
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramConflictError,
+    TelegramForbiddenError,
+    TelegramServerError,
+)
 from aiogram.types import (
     BotCommand,
     BotCommandScopeDefault,
@@ -283,6 +288,84 @@ async def test_user_document_download(bot: Bot, emu: Emulator, started: SimUser)
     file = await bot.get_file(message.document.file_id)
     data = await bot.download(file)
     assert data is not None and data.read() == b"PK\x03\x04 fake xlsx"
+
+
+def png(width: int, height: int) -> bytes:
+    """A valid PNG header of the given size (the emulator reads IHDR for PhotoSize)."""
+    import struct
+    import zlib
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    chunk = b"IHDR" + ihdr
+    return b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + chunk + struct.pack(">I", zlib.crc32(chunk))
+
+
+async def test_user_sends_formatted_text(bot: Bot, started: SimUser) -> None:
+    # "🎓 " is 3 UTF-16 code units: offsets after it are in code units, as Telegram counts them.
+    text = "🎓 Собрание в пятницу, подробности на сайте"
+    entities = [
+        {"type": "bold", "offset": 3, "length": 8},
+        {"type": "italic", "offset": 14, "length": 7},
+        {"type": "text_link", "offset": 38, "length": 5, "url": "https://school.example/news"},
+    ]
+    raw = await started.send(text, entities=entities)
+    assert raw["entities"] == entities
+    message = (await bot.get_updates(offset=-1))[-1].message
+    assert message is not None and message.entities is not None
+    assert [e.type for e in message.entities] == ["bold", "italic", "text_link"]
+    assert message.html_text == (
+        '🎓 <b>Собрание</b> в <i>пятницу</i>, подробности на <a href="https://school.example/news">сайте</a>'
+    )
+    assert started.chat[-1].html == message.html_text
+    command = await started.send("/start payload", entities=[{"type": "italic", "offset": 7, "length": 7}])
+    assert [e["type"] for e in command["entities"]] == ["bot_command", "italic"]
+
+
+@pytest.mark.parametrize(
+    "entity, error",
+    [
+        ({"type": "bold", "offset": 0, "length": 99}, "beyond the text"),
+        ({"type": "bold", "offset": -1, "length": 1}, "offset >= 0"),
+        ({"type": "blink", "offset": 0, "length": 1}, "unknown entity type"),
+        ({"type": "text_link", "offset": 0, "length": 1}, "needs a url"),
+    ],
+)
+async def test_user_entities_are_checked(started: SimUser, entity: dict, error: str) -> None:
+    with pytest.raises(ValueError, match=error):
+        await started.send("🎓 текст", entities=[entity])
+
+
+async def test_user_sends_a_photo_with_a_caption(bot: Bot, emu: Emulator, started: SimUser) -> None:
+    data = png(640, 480)
+    caption_entities = [{"type": "bold", "offset": 0, "length": 6}]
+    await started.send_photo(data, caption="Афиша ярмарки", caption_entities=caption_entities)
+    message = (await bot.get_updates(offset=-1))[-1].message
+    assert message is not None and message.photo is not None and message.document is None
+    size = message.photo[-1]
+    assert (size.width, size.height, size.file_size) == (640, 480, len(data))
+    assert size.file_unique_id
+    assert message.caption == "Афиша ярмарки"
+    assert message.html_text == "<b>Афиша </b>ярмарки"
+    file = await bot.get_file(size.file_id)
+    downloaded = await bot.download(file)
+    assert downloaded is not None and downloaded.read() == data
+    # The bot sends it on by file_id, as Telegram allows for files it has seen.
+    other = emu.user(1002)
+    other.started = True
+    sent = await bot.send_photo(1002, size.file_id, caption="ещё раз")
+    assert sent.photo is not None and sent.photo[-1].file_id == size.file_id
+    assert other.last is not None and other.last.photo is not None and other.last.photo.data == data
+    with pytest.raises(ValueError, match="at most 1024"):
+        await started.send_photo(data, caption="я" * 1025)
+
+
+async def test_failing_chat_answers_5xx(bot: Bot, emu: Emulator, started: SimUser) -> None:
+    started.fail_sends(503)
+    with pytest.raises(TelegramServerError, match="Service Unavailable"):
+        await bot.send_message(1001, "привет")
+    started.fail_sends(None)
+    await bot.send_message(1001, "привет")
+    assert started.bot_sent_total == 1
 
 
 async def test_my_commands_per_language(bot: Bot, emu: Emulator) -> None:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import json
+
 import aiohttp
 from aiogram import Bot
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from sandbox import Emulator
+from tests.sandbox.test_emulator_api import PNG_1x1
 
 
 async def test_control_send_press_chat_counters(http: aiohttp.ClientSession, emu: Emulator, bot: Bot) -> None:
@@ -74,6 +78,43 @@ async def test_control_limits_faults_files_block(
     assert [u.event_type for u in updates] == ["message", "my_chat_member"]
     async with http.get(f"{base}/users/4242/chat") as resp:
         assert resp.status == 404
+
+
+async def test_control_formatted_text_photo_and_failing_chat(
+    http: aiohttp.ClientSession, emu: Emulator, bot: Bot
+) -> None:
+    base = f"{emu.url}/control"
+    bold = [{"type": "bold", "offset": 0, "length": 6}]
+    async with http.post(f"{base}/users/1006/send", json={"text": "Важно: завтра", "entities": bold}) as resp:
+        assert (await resp.json())["result"]["entities"] == bold
+    async with http.post(f"{base}/users/1006/send", json={"text": "x", "entities": bold}) as resp:
+        assert resp.status == 400 and "beyond the text" in (await resp.json())["error"]
+
+    form = aiohttp.FormData()
+    form.add_field("photo", PNG_1x1, filename="p.png", content_type="image/png")
+    form.add_field("caption", "Афиша")
+    form.add_field("caption_entities", json.dumps([{"type": "italic", "offset": 0, "length": 5}]))
+    async with http.post(f"{base}/users/1006/photo", data=form) as resp:
+        message = (await resp.json())["result"]
+    assert message["photo"][0]["width"] == 1 and message["caption_entities"][0]["type"] == "italic"
+    photo_json = {"data_base64": base64.b64encode(PNG_1x1).decode(), "caption": "ещё"}
+    async with http.post(f"{base}/users/1006/photo", json=photo_json) as resp:
+        file_id = (await resp.json())["result"]["photo"][-1]["file_id"]
+    async with http.get(f"{base}/files/{file_id}") as resp:
+        assert await resp.read() == PNG_1x1
+    updates = await bot.get_updates()
+    assert [u.message.html_text for u in updates if u.message] == [
+        "<b>Важно:</b> завтра",
+        "<i>Афиша</i>",
+        "ещё",
+    ]
+
+    async with http.post(f"{base}/users/1006/fail_sends", json={"status": 502}) as resp:
+        assert (await resp.json())["result"]["server_error"] == 502
+    async with http.post(f"{base}/users/1006/fail_sends", json={"status": 404}) as resp:
+        assert resp.status == 400
+    async with http.post(f"{base}/users/1006/fail_sends", json={"status": None}) as resp:
+        assert (await resp.json())["result"]["server_error"] is None
 
 
 def test_cli_render_message() -> None:

@@ -57,6 +57,19 @@ async def test_per_chat_rate_limit(bot: Bot, emu: Emulator, started: SimUser) ->
     assert emu.counters.delivered_by_chat[1001] == 3
 
 
+async def test_per_chat_burst_of_one_lets_the_first_message_through(bot: Bot, emu: Emulator) -> None:
+    """A chat's bucket is made on its first send: with a burst of 1 that send must still go (it used to
+    get a 429, the new bucket refilling by a negative interval), and the next one within a second not."""
+    emu.set_limits(per_chat_rate=1, per_chat_burst=1)
+    users = await _start_users(emu, 20)
+    for user in users:
+        await bot.send_message(user.id, "first")
+    with pytest.raises(TelegramRetryAfter):
+        await bot.send_message(users[0].id, "second within a second")
+    assert emu.counters.too_many_requests == 1
+    assert all(emu.counters.delivered_by_chat[u.id] == 1 for u in users)
+
+
 async def test_raw_429_shape(http: aiohttp.ClientSession, emu: Emulator, started: SimUser) -> None:
     emu.force_429(1, retry_after=7)
     async with http.post(f"{emu.url}/bot{TOKEN}/sendMessage", json={"chat_id": 1001, "text": "x"}) as resp:
