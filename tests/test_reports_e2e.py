@@ -19,16 +19,16 @@ from services.monthly_summary import enqueue_monthly_summaries
 from services.reports import month_of
 from tests.dbcheck import outbox_drained, scalar
 from tests.flows import send_and_wait
-from tests.flows_reports import MSK, YEAR, Dataset, build, expected
+from tests.flows_reports import MSK, YEAR, Dataset, build, expected, expected_event, is_participant
 
 COORD = 6001
 TEACHER = 5001
 STUDENT = 5002
 
 
-async def _setup(app, language: str = "ru") -> Dataset:
+async def _setup(app, language: str = "ru", announcements: bool = True) -> Dataset:
     async with app.sessions.begin() as session:
-        ds = await build(session, teacher_tg=TEACHER, student_tg=STUDENT)
+        ds = await build(session, teacher_tg=TEACHER, student_tg=STUDENT, announcements=announcements)
         user = User(telegram_id=COORD, language=language, consent_at=datetime(2025, 9, 1, tzinfo=UTC))
         session.add(user)
         await session.flush()
@@ -131,32 +131,106 @@ async def test_coordinator_overview_chart_and_workbook_match_ground_truth(app, e
     assert table[5] == ["Показатель", "За период", "Нарастающим итогом"]
 
 
+def _r2(value: float | None) -> float | None:
+    return round(value, 2) if value is not None else None
+
+
 async def test_event_report_and_participant_list(app, emulator):
+    """/stats <event> and its workbook («Сводка», «По школам и классам», «Участники») against ground truth:
+    notified and delivered, answers, feedback, and every row of the breakdown by school and grade."""
     ds = await _setup(app)
     coord = emulator.user(COORD, language_code="ru")
     target = next(
         e for e in ds.events
         if e.municipality_id == ds.municipality_id and e.status == "finished"
         and YEAR.start <= e.starts_at.astimezone(MSK).date() <= YEAR.end
+        and (x := expected_event(ds, e.id)).notified > x.delivered > 0 and x.feedback_parent[1]
     )  # fmt: skip
+    exp = expected_event(ds, target.id)
     rows = [r for r in ds.rsvps if r.event_id == target.id]
     text = await send_and_wait(coord, f"/stats {target.id}", timeout=20)
     assert f"Отчёт по мероприятию №{target.id}" in text
     going = sum(r.status == "going" for r in rows)
     maybe = sum(r.status == "maybe" for r in rows)
     not_going = sum(r.status == "not_going" for r in rows)
+    assert f"Оповещено: {exp.notified} · доставлено: {exp.delivered}" in text
     assert f"«Пойду»: {going} · «Возможно»: {maybe} · «Не пойду»: {not_going}" in text
     assert (
         f"Пришли: {sum(r.attended is True for r in rows)} · не пришли: {sum(r.attended is False for r in rows)}"
         in text
     )
+    (sa, sn), (pa, pn) = exp.feedback_student, exp.feedback_parent
+    fmt = lambda v: "—" if v is None else f"{v:.2f}"  # noqa: E731
+    assert f"Отзывы: ученики {fmt(sa)} ({sn}), родители {fmt(pa)} ({pn})" in text
     assert "По школам и классам" in text
+    # The first 25 rows, by school name and grade (adults and unattributed messages last), then a count.
+    order = sorted(
+        exp.rows, key=lambda k: (k[0] is None, ds.school_names.get(k[0] or 0, ""), k[1] is None, k[1] or 0)
+    )
+    assert len(order) > 25
+    for school, grade in order[:25]:
+        x = exp.rows[(school, grade)]
+        name = ds.school_names[school] if school is not None else "без школы"
+        who = f"{grade} класс" if grade is not None else "взрослые"
+        numbers = " / ".join(str(x[k]) for k in ("notified", "delivered", "going", "maybe", "not_going",
+                                                 "waitlisted", "attended", "no_shows"))  # fmt: skip
+        assert f"• {name}, {who}: {numbers}" in text
+    assert f"… ещё {len(order) - 25} строк — в таблице (/export {target.id})" in text
     png = await _wait_file(coord, "photo", 1)
     assert _png_size(png)[0] >= 800
 
     await coord.press("📥 Список участников (XLSX)")
     data = await _wait_file(coord, "document", 1)
     book = load_workbook(io.BytesIO(data))
+    assert book.sheetnames == ["Сводка", "По школам и классам", "Участники"]
+    header, summary, columns = _sheet_table(book, "Сводка")
+    assert header[0].startswith(f"Мероприятие №{target.id}: ")
+    assert header[1] == "Муниципалитет / школа: город Кострома"
+    assert columns == ["Показатель", "Значение"]
+    assert dict((str(k), v) for k, v in summary) == {
+        "Оповещено": exp.notified,
+        "Доставлено": exp.delivered,
+        "«Пойду»": exp.going,
+        "«Возможно»": exp.maybe,
+        "«Не пойду»": exp.not_going,
+        "Лист ожидания": exp.waitlisted,
+        "Отменили": exp.cancelled,
+        "Пришли": exp.attended,
+        "Не пришли": exp.no_shows,
+        "Участников-учеников": exp.participants,
+        "из них с ОВЗ": exp.ovz,
+        "Победители": sum(r.result == "winner" and is_participant(r) for r in rows),
+        "Призёры": sum(r.result == "prize_winner" and is_participant(r) for r in rows),
+        "Отзывы учеников: средняя оценка": _r2(sa),
+        "Отзывы учеников: ответов": sn,
+        "Отзывы родителей: средняя оценка": _r2(pa),
+        "Отзывы родителей: ответов": pn,
+    }
+    _h, table, columns = _sheet_table(book, "По школам и классам")
+    fields = [
+        "going",
+        "maybe",
+        "not_going",
+        "waitlisted",
+        "attended",
+        "no_shows",
+        "ovz",
+        "notified",
+        "delivered",
+    ]
+    assert columns == ["Школа", "Класс", "«Пойду»", "«Возможно»", "«Не пойду»", "Лист ожидания", "Пришли",
+                       "Не пришли", "из них с ОВЗ", "Оповещено", "Доставлено", "Отзывы учеников: средняя оценка",
+                       "Отзывы учеников: ответов", "Отзывы родителей: средняя оценка",
+                       "Отзывы родителей: ответов"]  # fmt: skip
+    want = {}
+    for (school, grade), x in exp.rows.items():
+        fs, fp = x["feedback_student"], x["feedback_parent"]
+        assert isinstance(fs, tuple) and isinstance(fp, tuple)
+        name = ds.school_names[school] if school is not None else None  # an empty cell reads back as None
+        want[(name, grade)] = [*(x[f] for f in fields), _r2(fs[0]), fs[1], _r2(fp[0]), fp[1]]
+    assert {(r[0], r[1]): list(r[2:]) for r in table} == want
+    assert len(table) == len(want)
+
     header, people, columns = _sheet_table(book, "Участники")
     assert header[0].startswith(f"Мероприятие №{target.id}: ")
     assert columns == ["№", "Школа", "Класс", "Кто", "Ответ", "Пришли", "ОВЗ", "Результат", "Без записи"]
@@ -189,16 +263,23 @@ async def test_who_sees_what(app, emulator):
     for name in ds.schools.values():
         if name != ds.schools[school]:
             assert name not in text
-    # The latest events are counted for the teacher's school only.
-    latest = max(
+    # The latest events are counted for the teacher's school only: answers, and the announcements attributed
+    # to it (a pupil of the school, a parent of one, the teacher).
+    latest = sorted(
         (e for e in ds.events if e.municipality_id == ds.municipality_id and e.status in ("published", "finished")
          and e.school_id in (None, school) and YEAR.start <= e.starts_at.astimezone(MSK).date() <= YEAR.end),
         key=lambda e: (e.starts_at, e.id),
-    )  # fmt: skip
-    mine = [r for r in ds.rsvps if r.event_id == latest.id and r.school_id == school]
-    counts = [sum(r.status == s for r in mine) for s in ("going", "maybe", "not_going")]
-    assert f"#{latest.id} Мероприятие" in text
-    assert "Оповещено: 0 · Пойду: {} · Возможно: {} · Не пойду: {}".format(*counts) in text
+        reverse=True,
+    )[:8]  # fmt: skip
+    partly = 0
+    for event in latest:
+        mine = [r for r in ds.rsvps if r.event_id == event.id and r.school_id == school]
+        counts = [sum(r.status == s for r in mine) for s in ("going", "maybe", "not_going")]
+        notified = expected_event(ds, event.id, school=school).notified
+        partly += 0 < notified < expected_event(ds, event.id).notified
+        assert f"#{event.id} Мероприятие" in text
+        assert "Оповещено: {} · Пойду: {} · Возможно: {} · Не пойду: {}".format(notified, *counts) in text
+    assert partly >= 2
     refused = "Среди доступных вам мероприятий нет мероприятия с таким номером."
     assert await send_and_wait(teacher, f"/stats {other_event.id}") == refused
     before = len(teacher.bot_messages)
@@ -236,7 +317,7 @@ async def test_english_coordinator(app, emulator):
 
 
 async def test_monthly_summary_goes_once_and_can_be_switched_off(app, emulator):
-    ds = await _setup(app)
+    ds = await _setup(app, announcements=False)  # waits for an empty outbox: no pending announcements
     coord = emulator.user(COORD, language_code="ru")
     await send_and_wait(coord, "/help")
     october = month_of(date(2025, 10, 1))

@@ -41,7 +41,16 @@ from services.reports import (
     resolve_scope,
     school_year_of,
 )
-from tests.flows_reports import MSK, YEAR, Dataset, build, expected, is_participant
+from tests.flows_reports import (
+    MSK,
+    YEAR,
+    Dataset,
+    build,
+    compare_event,
+    expected,
+    expected_event,
+    is_participant,
+)
 
 
 @pytest.fixture
@@ -199,6 +208,33 @@ async def test_event_report_and_scope_of_events(sessions):
         row = next(r for r in table if r.event_id == target.id)
         assert row.going == report.going and row.participants == report.participants
         assert events[target.id].kind == row.kind
+
+
+async def test_every_event_report_matches_ground_truth(sessions):
+    """Notified and delivered (announcements sent, pending, failed, undeliverable; to pupils, parents of one
+    or two matching children, teachers, and a user the event is meant for no more), answers, feedback and
+    the breakdown by school and grade, row by row, for a coordinator and for a teacher (their school)."""
+    ds = await _dataset(sessions)
+    async with sessions.begin() as session:
+        uid = await _coordinator(session, ds.municipality_id)
+        coordinator = await resolve_scope(session, uid)
+        teacher = await resolve_scope(session, ds.teacher_user_id)
+        assert teacher.school_id == ds.teacher_school
+        visible = [e for e in ds.events if e.municipality_id == ds.municipality_id and e.status != "draft"]
+        seen = {"notified": 0, "fb": 0, "teacher_notified": 0, "two_rows": 0, "stray": 0}
+        for e in visible:
+            exp = expected_event(ds, e.id)
+            compare_event(await event_report(session, coordinator, e.id), exp, ds)
+            seen["notified"] += exp.notified > exp.delivered > 0
+            seen["fb"] += exp.feedback_student[1] > 0 and exp.feedback_parent[1] > 0
+            seen["stray"] += (None, None) in exp.rows and exp.rows[(None, None)]["notified"] != 0
+            seen["two_rows"] += sum(int(str(r["notified"])) for r in exp.rows.values()) > exp.notified
+            if e.school_id in (None, ds.teacher_school):
+                mine = expected_event(ds, e.id, school=ds.teacher_school)
+                compare_event(await event_report(session, teacher, e.id), mine, ds)
+                seen["teacher_notified"] += 0 < mine.notified < exp.notified
+        # The data set makes every case happen, several times.
+        assert all(n >= 2 for n in seen.values()), seen
 
 
 async def test_hand_made_edge_cases(sessions):
