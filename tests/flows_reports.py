@@ -381,9 +381,10 @@ def _set(ds: Dataset, event_id: int, learner: L, status: str, attended: bool | N
 # ------------------------------------------------------------------ expected numbers, in plain Python
 
 
-def _in(period: Period | None, e: E) -> bool:
+def _in(period: Period | None, e: E, end: date | None = None) -> bool:
+    """In the period; with None, from the first record up to `end` (the school year's end by default)."""
     day = e.starts_at.astimezone(MSK).date()
-    return day <= YEAR.end if period is None else period.start <= day <= period.end
+    return day <= (end or YEAR.end) if period is None else period.start <= day <= period.end
 
 
 def is_participant(r: R) -> bool:
@@ -409,6 +410,12 @@ class Expected:
     trials: dict[str, tuple[int, int]]
     feedback: dict[str, tuple[float | None, int, float | None, int]]
     by_month: dict[str, int]
+    maybe: int = 0
+    adults: int = 0
+    by_month_unique: dict[str, int] = field(default_factory=dict)
+    # Every field of `Totals` (signups, maybe, …, adults), in the period and from the first record on.
+    totals: dict[str, int] = field(default_factory=dict)
+    cumulative: dict[str, int] = field(default_factory=dict)
 
 
 def expected(ds: Dataset, scope_schools: set[int], municipality_id: int | None, period: Period = YEAR,
@@ -432,7 +439,7 @@ def expected(ds: Dataset, scope_schools: set[int], municipality_id: int | None, 
         levels[e.level] += 1
     rows = [r for r in ds.rsvps if held(events[r.event_id]) and _in(period, events[r.event_id])
             and r.school_id in scope_schools]  # fmt: skip
-    cum = [r for r in ds.rsvps if held(events[r.event_id]) and _in(None, events[r.event_id])
+    cum = [r for r in ds.rsvps if held(events[r.event_id]) and _in(None, events[r.event_id], period.end)
            and r.school_id in scope_schools]  # fmt: skip
     part = [r for r in rows if is_participant(r)]
     band: dict[str, tuple[int, int]] = {}
@@ -470,8 +477,37 @@ def expected(ds: Dataset, scope_schools: set[int], municipality_id: int | None, 
             len(pa),
         )
     months: dict[str, int] = defaultdict(int)
+    month_pupils: dict[str, set[int | None]] = defaultdict(set)
     for r in part:
-        months[events[r.event_id].starts_at.astimezone(UTC).strftime("%Y-%m")] += 1
+        month = events[r.event_id].starts_at.astimezone(MSK).strftime("%Y-%m")  # the municipality's calendar
+        months[month] += 1
+        month_pupils[month].add(r.learner_id)
+
+    def adults(until_end_only: bool) -> int:
+        return sum(
+            r.learner_id is None and (r.attended is True or (r.attended is None and r.status == "going"))
+            for r in ds.rsvps
+            if held(events[r.event_id])
+            and event_in_scope(events[r.event_id])
+            and _in(None if until_end_only else period, events[r.event_id], period.end)
+        )
+
+    def totals(rs: list[R], adult: int) -> dict[str, int]:
+        p = [r for r in rs if is_participant(r)]
+        return {
+            "signups": sum(r.status == "going" for r in rs),
+            "maybe": sum(r.status == "maybe" for r in rs),
+            "waitlisted": sum(r.status in ("waitlisted", "offered") for r in rs),
+            "attended": sum(r.attended is True for r in rs),
+            "no_shows": sum(r.attended is False for r in rs),
+            "participations": len(p),
+            "unique_pupils": len({r.learner_id for r in p}),
+            "ovz_pupils": len({r.learner_id for r in p if r.ovz}),
+            "winners": sum(r.result == "winner" for r in p),
+            "prize_winners": sum(r.result == "prize_winner" for r in p),
+            "adults": adult,
+        }
+
     return Expected(
         events_by_kind=dict(kinds),
         events_by_level=dict(levels),
@@ -490,6 +526,11 @@ def expected(ds: Dataset, scope_schools: set[int], municipality_id: int | None, 
         trials={k: (v[0], v[1]) for k, v in trials.items()},
         feedback=fb,
         by_month=dict(months),
+        maybe=sum(r.status == "maybe" for r in rows),
+        adults=adults(False),
+        by_month_unique={m: len(u) for m, u in month_pupils.items()},
+        totals=totals(rows, adults(False)),
+        cumulative=totals(cum, adults(True)),
     )
 
 
