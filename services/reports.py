@@ -179,10 +179,18 @@ def _event_filter(scope: Scope) -> ColumnElement[bool]:
     return literal(True)
 
 
-def _month(session: AsyncSession, column: Any) -> ColumnElement[str]:
-    if session.get_bind().dialect.name == "postgresql":
-        return func.to_char(func.timezone("UTC", column), "YYYY-MM")
-    return func.substr(column, 1, 7)
+def _month(column: Any, period: Period, zone: ZoneInfo) -> ColumnElement[str]:
+    """The calendar month («YYYY-MM») of a moment of the period in the scope's time zone, the same calendar
+    as the period's bounds: a CASE over the UTC instants at which the period's months begin there (the same
+    SQL on SQLite and PostgreSQL, right across daylight-saving changes)."""
+    branches = []
+    day = date(period.start.year, period.start.month, 1)
+    while day <= period.end:
+        nxt = date(day.year + (day.month == 12), day.month % 12 + 1, 1)
+        starts = datetime.combine(nxt, time.min, tzinfo=zone).astimezone(UTC)
+        branches.append((column < starts, literal(f"{day:%Y-%m}")))
+        day = nxt
+    return case(*branches, else_=literal(f"{period.end:%Y-%m}"))
 
 
 # ---------------------------------------------------------------- overview
@@ -308,11 +316,12 @@ async def _totals(session: AsyncSession, scope: Scope, lo: datetime | None, hi: 
     return totals
 
 
-async def _facts(session: AsyncSession, scope: Scope, lo: datetime, hi: datetime) -> _Facts:
+async def _facts(session: AsyncSession, scope: Scope, period: Period) -> _Facts:
     """Every participation aggregate of the period in ONE statement: the scope's answers of the period are
     read once (by the covering index) into a materialized CTE `facts`, its participating pupils are
     de-duplicated into `pupils`, and each table is a GROUP BY over one of them. Separate statements made
     SQLite re-plan, and sometimes re-scan everything, for each table."""
+    lo, hi = period.bounds(scope.zone)
     host = func.coalesce(Organisation.type, literal("other"))
     facts = (
         select(
@@ -324,7 +333,7 @@ async def _facts(session: AsyncSession, scope: Scope, lo: datetime, hi: datetime
             Rsvp.attended.label("attended"),
             Rsvp.result.label("result"),
             case((participant(), 1), else_=0).label("part"),
-            _month(session, Event.starts_at).label("month"),
+            _month(Event.starts_at, period, scope.zone).label("month"),
             case((Event.kind == "profession_trial", host), else_=None).label("trial_host"),
         )
         .select_from(Rsvp)
@@ -472,7 +481,7 @@ async def _facts_summarised(session: AsyncSession, scope: Scope, period: Period)
 
     result = _Facts(await totals(lo), await totals(None), [], {}, {}, {}, {})
     in_period = [Event.status.in_(HELD), Event.starts_at >= lo, Event.starts_at < hi, mine]
-    month = _month(session, Event.starts_at)
+    month = _month(Event.starts_at, period, scope.zone)
     parts_by_month = (
         await session.execute(
             select(month, func.sum(t.participations))
@@ -570,7 +579,7 @@ async def overview(
     if await _summarised(session, scope, period):
         facts = await _facts_summarised(session, scope, period)
     else:
-        facts = await _facts(session, scope, lo, hi)
+        facts = await _facts(session, scope, period)
     result.totals, result.cumulative, result.by_month = facts.totals, facts.cumulative, facts.by_month
 
     # Coverage: unique pupils per band and per school over the pupils of the school year.

@@ -366,3 +366,46 @@ async def test_teacher_sees_their_classes(sessions):
         }
         assert (row.participants, row.pupils) == (len(who), ds.pupils[(scope.school_id, grade)])
     assert [r.label for r in o.classes] == ["3", "9"]
+
+
+async def test_months_follow_the_municipality_calendar(sessions):
+    """An event at 00:30 Moscow time on 1 March (21:30 UTC on 28 February) is a March participation, as the
+    March period's bounds say; one at 01:00 Yekaterinburg time on 1 April is April there but 31 March in the
+    view of all municipalities (Moscow). The summaries (school year) and the scan (month, quarter) agree."""
+    from zoneinfo import ZoneInfo
+
+    yekt = ZoneInfo("Asia/Yekaterinburg")
+    async with sessions.begin() as session:
+        moscow_muni = Municipality(region="Тест", name="Московское время", timezone="Europe/Moscow")
+        ural = Municipality(region="Тест", name="Уральское время", timezone="Asia/Yekaterinburg")
+        session.add_all([moscow_muni, ural])
+        await session.flush()
+        schools = [School(municipality_id=m.id, name=f"Школа {m.name}") for m in (moscow_muni, ural)]
+        session.add_all(schools)
+        parent = User(telegram_id=11)
+        session.add(parent)
+        await session.flush()
+        pupils = [Learner(user_id=parent.id, school_id=s.id, grade=8) for s in schools]
+        session.add_all(pupils)
+        events = [
+            Event(kind=EventKind.fair, title="Полночь", starts_at=datetime(2026, 3, 1, 0, 30, tzinfo=MSK),
+                  municipality_id=moscow_muni.id, status=EventStatus.finished),
+            Event(kind=EventKind.fair, title="Урал", starts_at=datetime(2026, 4, 1, 1, 0, tzinfo=yekt),
+                  municipality_id=ural.id, status=EventStatus.finished),
+        ]  # fmt: skip
+        session.add_all(events)
+        await session.flush()
+        for event, pupil in zip(events, pupils, strict=True):
+            session.add(Rsvp(event_id=event.id, learner_id=pupil.id, user_id=parent.id, status=RsvpStatus.going,
+                             school_id=pupil.school_id, grade=8, attended=True))  # fmt: skip
+        coordinators = []
+        for tg, muni in ((12, moscow_muni.id), (13, ural.id), (14, None)):
+            coordinators.append(await resolve_scope(session, await _coordinator(session, muni, tg)))
+        moscow, ural_scope, everyone = coordinators
+        for period in (YEAR, month_of(date(2026, 3, 1)), quarter_of(date(2026, 3, 1))):
+            assert (await overview(session, moscow, period)).by_month == [("2026-03", 1, 1)], period
+        assert (await overview(session, moscow, month_of(date(2026, 2, 1)))).by_month == []
+        for period in (YEAR, month_of(date(2026, 4, 1)), quarter_of(date(2026, 4, 1))):
+            assert (await overview(session, ural_scope, period)).by_month == [("2026-04", 1, 1)], period
+        assert (await overview(session, everyone, YEAR)).by_month == [("2026-03", 2, 2)]
+        assert (await overview(session, everyone, month_of(date(2026, 3, 1)))).by_month == [("2026-03", 2, 2)]
