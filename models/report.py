@@ -50,7 +50,7 @@ class ReportEventTally(Base):
 
 class ReportPupilAtom(Base):
     """One pupil's participations in held events, reduced to what the overview distinguishes: school,
-    grade, ОВЗ, month (UTC) and school year (in the school's municipality's zone and in the default zone).
+    grade, ОВЗ, month and school year (each in the school's municipality's zone and in the default zone).
     It is the pupil's previous state, so a refresh knows which distinct counts to take them out of."""
 
     __tablename__ = "report_pupil_atoms"
@@ -61,7 +61,8 @@ class ReportPupilAtom(Base):
     school_id: Mapped[int] = mapped_column(BigInteger)
     grade: Mapped[int | None] = mapped_column(SmallInteger)
     ovz: Mapped[bool] = mapped_column(Boolean)
-    month: Mapped[str] = mapped_column(String(7))
+    month: Mapped[str] = mapped_column(String(7))  # in the municipality's time zone
+    default_month: Mapped[str] = mapped_column(String(7), server_default="")  # in the default zone
     school_year: Mapped[int] = mapped_column(SmallInteger)  # in the municipality's time zone
     default_school_year: Mapped[int] = mapped_column(SmallInteger)  # in the default zone (the admin's view)
 

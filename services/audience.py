@@ -9,7 +9,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from models import Event, EventKind, Learner, Role, School, User, UserRole
 
 
-def _school_in_scope(
+def school_in_scope(
     event: Event, school_id: InstrumentedAttribute[int] | InstrumentedAttribute[int | None]
 ) -> ColumnElement[bool]:
     if event.school_id is not None:
@@ -41,7 +41,7 @@ def matching_learners(event: Event) -> Select[int | None, int]:
     return select(Learner.user_id, Learner.id).where(
         Learner.user_id.is_not(None),
         Learner.grade.between(event.grade_min, event.grade_max),
-        _school_in_scope(event, Learner.school_id),
+        school_in_scope(event, Learner.school_id),
         or_(*kinds) if kinds else false(),
     )
 
@@ -54,7 +54,7 @@ def recipients(event: Event) -> Select[int, int]:
         parts.append(
             select(UserRole.user_id.label("user_id")).where(
                 UserRole.role == Role.teacher,
-                and_(UserRole.school_id.is_not(None), _school_in_scope(event, UserRole.school_id)),
+                and_(UserRole.school_id.is_not(None), school_in_scope(event, UserRole.school_id)),
             )
         )
     candidates = union(*parts).subquery() if len(parts) > 1 else parts[0].subquery()

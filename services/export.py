@@ -206,6 +206,12 @@ def event_sheets(r: EventReport, people: Sequence[ParticipantRow]) -> list[Sheet
                 _("Attended"),
                 _("No-shows"),
                 _("of them with ОВЗ"),
+                _("Notified"),
+                _("Delivered"),
+                _("Feedback of pupils: average"),
+                _("Feedback of pupils: answers"),
+                _("Feedback of parents: average"),
+                _("Feedback of parents: answers"),
             ],
             [
                 [
@@ -218,6 +224,12 @@ def event_sheets(r: EventReport, people: Sequence[ParticipantRow]) -> list[Sheet
                     x.attended,
                     x.no_shows,
                     x.ovz,
+                    x.notified,
+                    x.delivered,
+                    _round(x.feedback_student[0]),
+                    x.feedback_student[1],
+                    _round(x.feedback_parent[0]),
+                    x.feedback_parent[1],
                 ]
                 for x in r.rows
             ],

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -66,9 +66,10 @@ class Atom:
     school_id: int
     grade: int | None
     ovz: bool
-    month: str
+    month: str  # in the municipality's time zone, like the school year
     school_year: int
     default_school_year: int
+    default_month: str  # in the default zone, like the default school year
 
 
 def pupil_keys(atoms: Iterable[Atom]) -> set[Key]:
@@ -81,13 +82,13 @@ def pupil_keys(atoms: Iterable[Atom]) -> set[Key]:
 
     for a in atoms:
         band = band_of(a.grade)
-        for unit, year in (
-            ("all", a.default_school_year),
-            (f"m:{a.municipality_id}", a.school_year),
-            (f"s:{a.school_id}", a.school_year),
+        for unit, year, month in (
+            ("all", a.default_school_year, a.default_month),
+            (f"m:{a.municipality_id}", a.school_year, a.month),
+            (f"s:{a.school_id}", a.school_year, a.month),
         ):
             keys.add((unit, year, "pupils"))
-            keys.add((unit, year, f"month:{a.month}"))
+            keys.add((unit, year, f"month:{month}"))
             first(unit, "first", year)
             if a.ovz:
                 keys.add((unit, year, "ovz"))
@@ -133,16 +134,17 @@ async def _current_atoms(session: AsyncSession, learner_ids: Sequence[int] | Non
     if learner_ids is not None:
         query = query.where(Rsvp.learner_id.in_(learner_ids))
     zones: dict[str, ZoneInfo] = {}
-    moments: dict[tuple[datetime, str], tuple[str, int, int]] = {}
+    moments: dict[tuple[datetime, str], tuple[str, int, int, str]] = {}
     atoms: set[Atom] = set()
     for learner, muni, school, grade, ovz, tz, starts in (await session.execute(query)).all():
         when = moments.get((starts, tz))
         if when is None:
             zone = zones.setdefault(tz, ZoneInfo(tz))
             when = (
-                starts.astimezone(UTC).strftime("%Y-%m"),
+                starts.astimezone(zone).strftime("%Y-%m"),
                 school_year(starts, zone),
                 school_year(starts, DEFAULT_ZONE),
+                starts.astimezone(DEFAULT_ZONE).strftime("%Y-%m"),
             )
             moments[(starts, tz)] = when
         atoms.add(Atom(int(learner or 0), int(muni), int(school or 0), grade, bool(ovz), *when))
@@ -161,10 +163,12 @@ async def _stored_atoms(session: AsyncSession, learner_ids: Sequence[int]) -> li
             a.month,
             a.school_year,
             a.default_school_year,
+            a.default_month,
         ).where(a.learner_id.in_(learner_ids))
     )
     return [
-        Atom(int(r[0]), int(r[1]), int(r[2]), r[3], bool(r[4]), str(r[5]), int(r[6]), int(r[7])) for r in rows
+        Atom(int(r[0]), int(r[1]), int(r[2]), r[3], bool(r[4]), str(r[5]), int(r[6]), int(r[7]), str(r[8]))
+        for r in rows
     ]
 
 

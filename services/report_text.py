@@ -235,13 +235,16 @@ def event_text(r: EventReport, locale: str, max_rows: int = 25) -> str:
     if r.rows:
         lines += [
             "",
-            _("<b>By school and grade</b> (going / maybe / not going / wait list / attended / no-shows)"),
+            _(
+                "<b>By school and grade</b> (notified / delivered / going / maybe / not going / wait list / "
+                "attended / no-shows)"
+            ),
         ]
         for row in r.rows[:max_rows]:
             grade = _("grade {g}").format(g=row.grade) if row.grade is not None else _("adults")
             school = escape(row.school) if row.school else _("no school")
             lines.append(
-                f"• {school}, {grade}: {row.going} / {row.maybe} / {row.not_going} / {row.waitlisted} / {row.attended} / {row.no_shows}"
+                f"• {school}, {grade}: {row.notified} / {row.delivered} / {row.going} / {row.maybe} / {row.not_going} / {row.waitlisted} / {row.attended} / {row.no_shows}"
             )
         if len(r.rows) > max_rows:
             lines.append(

@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     ColumnElement,
+    Integer,
     String,
     and_,
     case,
@@ -33,8 +34,10 @@ from sqlalchemy import (
     distinct,
     func,
     literal,
+    null,
     or_,
     select,
+    union,
     union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -43,6 +46,7 @@ from models import (
     Event,
     EventStatus,
     Feedback,
+    Learner,
     Municipality,
     Organisation,
     Outbox,
@@ -58,6 +62,7 @@ from models import (
     UserRole,
 )
 from services import report_summary
+from services.audience import matching_learners, school_in_scope
 from services.participation import HELD, adult_participant, answer_tallies, participant, result_tallies
 
 BANDS: tuple[tuple[str, int, int], ...] = (("1–4", 1, 4), ("5–9", 5, 9), ("10–11", 10, 11))
@@ -174,10 +179,18 @@ def _event_filter(scope: Scope) -> ColumnElement[bool]:
     return literal(True)
 
 
-def _month(session: AsyncSession, column: Any) -> ColumnElement[str]:
-    if session.get_bind().dialect.name == "postgresql":
-        return func.to_char(func.timezone("UTC", column), "YYYY-MM")
-    return func.substr(column, 1, 7)
+def _month(column: Any, period: Period, zone: ZoneInfo) -> ColumnElement[str]:
+    """The calendar month («YYYY-MM») of a moment of the period in the scope's time zone, the same calendar
+    as the period's bounds: a CASE over the UTC instants at which the period's months begin there (the same
+    SQL on SQLite and PostgreSQL, right across daylight-saving changes)."""
+    branches = []
+    day = date(period.start.year, period.start.month, 1)
+    while day <= period.end:
+        nxt = date(day.year + (day.month == 12), day.month % 12 + 1, 1)
+        starts = datetime.combine(nxt, time.min, tzinfo=zone).astimezone(UTC)
+        branches.append((column < starts, literal(f"{day:%Y-%m}")))
+        day = nxt
+    return case(*branches, else_=literal(f"{period.end:%Y-%m}"))
 
 
 # ---------------------------------------------------------------- overview
@@ -303,11 +316,12 @@ async def _totals(session: AsyncSession, scope: Scope, lo: datetime | None, hi: 
     return totals
 
 
-async def _facts(session: AsyncSession, scope: Scope, lo: datetime, hi: datetime) -> _Facts:
+async def _facts(session: AsyncSession, scope: Scope, period: Period) -> _Facts:
     """Every participation aggregate of the period in ONE statement: the scope's answers of the period are
     read once (by the covering index) into a materialized CTE `facts`, its participating pupils are
     de-duplicated into `pupils`, and each table is a GROUP BY over one of them. Separate statements made
     SQLite re-plan, and sometimes re-scan everything, for each table."""
+    lo, hi = period.bounds(scope.zone)
     host = func.coalesce(Organisation.type, literal("other"))
     facts = (
         select(
@@ -319,7 +333,7 @@ async def _facts(session: AsyncSession, scope: Scope, lo: datetime, hi: datetime
             Rsvp.attended.label("attended"),
             Rsvp.result.label("result"),
             case((participant(), 1), else_=0).label("part"),
-            _month(session, Event.starts_at).label("month"),
+            _month(Event.starts_at, period, scope.zone).label("month"),
             case((Event.kind == "profession_trial", host), else_=None).label("trial_host"),
         )
         .select_from(Rsvp)
@@ -467,7 +481,7 @@ async def _facts_summarised(session: AsyncSession, scope: Scope, period: Period)
 
     result = _Facts(await totals(lo), await totals(None), [], {}, {}, {}, {})
     in_period = [Event.status.in_(HELD), Event.starts_at >= lo, Event.starts_at < hi, mine]
-    month = _month(session, Event.starts_at)
+    month = _month(Event.starts_at, period, scope.zone)
     parts_by_month = (
         await session.execute(
             select(month, func.sum(t.participations))
@@ -565,7 +579,7 @@ async def overview(
     if await _summarised(session, scope, period):
         facts = await _facts_summarised(session, scope, period)
     else:
-        facts = await _facts(session, scope, lo, hi)
+        facts = await _facts(session, scope, period)
     result.totals, result.cumulative, result.by_month = facts.totals, facts.cumulative, facts.by_month
 
     # Coverage: unique pupils per band and per school over the pupils of the school year.
@@ -649,15 +663,23 @@ async def overview(
 
 @dataclass
 class BreakdownRow:
+    """One school and grade of an event's report. Answers are by the pupil's school and grade at sign-up;
+    notifications and feedback are attributed as `event_report` says (a parent's message or mark can be in
+    two rows, so the rows' notifications may add up to more than the event's total)."""
+
     school: str
     grade: int | None
-    going: int
-    maybe: int
-    not_going: int
-    waitlisted: int
-    attended: int
-    no_shows: int
-    ovz: int
+    going: int = 0
+    maybe: int = 0
+    not_going: int = 0
+    waitlisted: int = 0
+    attended: int = 0
+    no_shows: int = 0
+    ovz: int = 0
+    notified: int = 0
+    delivered: int = 0
+    feedback_student: tuple[float | None, int] = (None, 0)
+    feedback_parent: tuple[float | None, int] = (None, 0)
 
 
 @dataclass
@@ -698,20 +720,76 @@ async def visible_event(session: AsyncSession, scope: Scope, event_id: int) -> E
     return event
 
 
+def _notifications(event: Event) -> Any:
+    """The event's announcements (outbox rows) with the school and grade each is attributed to.
+
+    An announcement goes to a user, not to a pupil, so it is attributed to the pupils it was sent about:
+    each school and grade of the recipient's learners the event is meant for (`matching_learners`: its
+    grades, its school or municipality, pupils themselves and/or parents' children), as they are now; a
+    teacher recipient of an event for teachers to their school with no grade. A parent of two matching
+    children in different classes is in both rows (once in the totals). What matches nothing any more (a
+    removed child, a moved pupil) is in the row with no school."""
+    announcements = and_(Outbox.event_id == event.id, Outbox.kind == "announcement")
+    pupils = matching_learners(event).subquery()
+    by_learner = (
+        select(
+            Outbox.id.label("oid"),
+            Outbox.status.label("status"),
+            Learner.school_id.label("school_id"),
+            cast(Learner.grade, Integer).label("grade"),
+        )
+        .join(pupils, pupils.c.user_id == Outbox.user_id)
+        .join(Learner, Learner.id == pupils.c.id)
+        .where(announcements)
+    )
+    parts: list[Any] = [by_learner]
+    if event.for_teachers:
+        parts.append(
+            select(Outbox.id, Outbox.status, UserRole.school_id, cast(null(), Integer))
+            .join(UserRole, UserRole.user_id == Outbox.user_id)
+            .where(
+                announcements,
+                UserRole.role == Role.teacher,
+                UserRole.school_id.is_not(None),
+                school_in_scope(event, UserRole.school_id),
+            )
+        )
+    attributed = union(*parts).subquery() if len(parts) > 1 else by_learner.subquery()
+    rest = select(Outbox.id, Outbox.status, cast(null(), Integer), cast(null(), Integer)).where(
+        announcements, Outbox.id.not_in(select(attributed.c.oid))
+    )
+    return union_all(select(attributed), rest).subquery("notifications")
+
+
+async def notified_delivered(session: AsyncSession, event: Event, school_id: int | None) -> tuple[int, int]:
+    """Announcements of the event queued and sent: all of them, or those attributed to one school."""
+    n = _notifications(event)
+    sent = n.c.status == OutboxStatus.sent.value
+    query = select(func.count(distinct(n.c.oid)), func.count(distinct(case((sent, n.c.oid)))))
+    if school_id is not None:
+        query = query.where(n.c.school_id == school_id)
+    notified, delivered = (await session.execute(query)).one()
+    return int(notified or 0), int(delivered or 0)
+
+
 async def event_report(
     session: AsyncSession, scope: Scope, event_id: int, now: datetime | None = None
 ) -> EventReport:
-    """Notified, delivered, answers, wait list, attendance, feedback, by school and grade."""
+    """Notified, delivered, answers, wait list, attendance, feedback, by school and grade.
+
+    A teacher sees their own school's part of everything: answers and feedback of its pupils, and the
+    announcements attributed to it (`_notifications`); a coordinator the whole event. Feedback is by the
+    respondent's school (copied from their answer) and the grade of their pupil answers to the event at
+    that school (a mark without such an answer: no grade)."""
     event = await visible_event(session, scope, event_id)
     report = EventReport(event, scope, now or datetime.now(UTC))
-    # A teacher sees their own school's part; a coordinator every participant of their event.
-    mine = _school_filter(scope, Rsvp.school_id) if scope.kind == "school" else literal(True)
-    notified = await session.execute(
-        select(func.count(), func.count().filter(Outbox.status == OutboxStatus.sent)).where(
-            Outbox.event_id == event.id, Outbox.kind == "announcement"
-        )
+    teacher = scope.kind == "school"
+    mine = _school_filter(scope, Rsvp.school_id) if teacher else literal(True)
+    report.notified, report.delivered = await notified_delivered(
+        session, event, scope.school_id if teacher else None
     )
-    report.notified, report.delivered = (int(v) for v in notified.one())
+    n = _notifications(event)
+    sent = n.c.status == OutboxStatus.sent.value
     p = participant()
     totals = (
         await session.execute(
@@ -743,45 +821,98 @@ async def event_report(
         report.winners,
         report.prize_winners,
     ) = (int(v or 0) for v in totals)
-    fb_mine = _school_filter(scope, Feedback.school_id) if scope.kind == "school" else literal(True)
+    fb_mine = _school_filter(scope, Feedback.school_id) if teacher else literal(True)
+    student, parent = Feedback.respondent_role == "student", Feedback.respondent_role == "parent"
     fb = (
         await session.execute(
             select(
-                func.avg(Feedback.rating).filter(Feedback.respondent_role == "student"),
-                func.count().filter(Feedback.respondent_role == "student"),
-                func.avg(Feedback.rating).filter(Feedback.respondent_role == "parent"),
-                func.count().filter(Feedback.respondent_role == "parent"),
+                func.avg(Feedback.rating).filter(student),
+                func.count().filter(student),
+                func.avg(Feedback.rating).filter(parent),
+                func.count().filter(parent),
             ).where(Feedback.event_id == event.id, fb_mine)
         )
     ).one()
     report.feedback_student = (float(fb[0]) if fb[0] is not None else None, int(fb[1]))
     report.feedback_parent = (float(fb[2]) if fb[2] is not None else None, int(fb[3]))
-    breakdown = (
-        await session.execute(
-            select(
-                School.name,
-                Rsvp.grade,
-                func.count().filter(Rsvp.status == RsvpStatus.going),
-                func.count().filter(Rsvp.status == RsvpStatus.maybe),
-                func.count().filter(Rsvp.status == RsvpStatus.not_going),
-                func.count().filter(Rsvp.status.in_([RsvpStatus.waitlisted, RsvpStatus.offered])),
-                func.count().filter(Rsvp.attended.is_(True)),
-                func.count().filter(Rsvp.attended.is_(False)),
-                func.count(distinct(case((and_(p, Rsvp.ovz.is_(True)), Rsvp.learner_id)))),
-            )
-            .select_from(Rsvp)
-            .outerjoin(School, School.id == Rsvp.school_id)
-            .where(Rsvp.event_id == event.id, mine)
-            .group_by(School.name, Rsvp.grade)
-            .order_by(School.name, Rsvp.grade)
+
+    rows: dict[tuple[int | None, int | None], BreakdownRow] = {}
+    names = dict((await session.execute(select(School.id, School.name))).all())
+
+    def row(school_id: Any, grade: Any) -> BreakdownRow:
+        key = (int(school_id) if school_id is not None else None, int(grade) if grade is not None else None)
+        if key not in rows:
+            rows[key] = BreakdownRow(str(names.get(key[0], "")) if key[0] is not None else "", key[1])
+        return rows[key]
+
+    answers = await session.execute(
+        select(
+            Rsvp.school_id,
+            Rsvp.grade,
+            func.count().filter(Rsvp.status == RsvpStatus.going),
+            func.count().filter(Rsvp.status == RsvpStatus.maybe),
+            func.count().filter(Rsvp.status == RsvpStatus.not_going),
+            func.count().filter(Rsvp.status.in_([RsvpStatus.waitlisted, RsvpStatus.offered])),
+            func.count().filter(Rsvp.attended.is_(True)),
+            func.count().filter(Rsvp.attended.is_(False)),
+            func.count(distinct(case((and_(p, Rsvp.ovz.is_(True)), Rsvp.learner_id)))),
         )
-    ).all()
-    report.rows = [
-        BreakdownRow(
-            str(s) if s is not None else "", int(g) if g is not None else None, *(int(v) for v in rest)
+        .where(Rsvp.event_id == event.id, mine)
+        .group_by(Rsvp.school_id, Rsvp.grade)
+    )
+    for school_id, grade, *values in answers.all():
+        x = row(school_id, grade)
+        x.going, x.maybe, x.not_going, x.waitlisted, x.attended, x.no_shows, x.ovz = (int(v) for v in values)
+    by_class = await session.execute(
+        select(
+            n.c.school_id,
+            n.c.grade,
+            func.count(distinct(n.c.oid)),
+            func.count(distinct(case((sent, n.c.oid)))),
         )
-        for s, g, *rest in breakdown
-    ]
+        .where(n.c.school_id == scope.school_id if teacher else literal(True))
+        .group_by(n.c.school_id, n.c.grade)
+    )
+    for school_id, grade, count, delivered in by_class.all():
+        x = row(school_id, grade)
+        x.notified, x.delivered = int(count), int(delivered)
+    # A mark is counted once in each grade the respondent answered for at their school.
+    marks = (
+        select(Feedback.id, Feedback.school_id, Rsvp.grade, Feedback.respondent_role, Feedback.rating)
+        .outerjoin(
+            Rsvp,
+            and_(
+                Rsvp.event_id == Feedback.event_id,
+                Rsvp.user_id == Feedback.user_id,
+                Rsvp.school_id == Feedback.school_id,
+                Rsvp.learner_id.is_not(None),
+            ),
+        )
+        .where(Feedback.event_id == event.id, fb_mine)
+        .distinct()
+        .subquery()
+    )
+    m = marks.c
+    by_mark = await session.execute(
+        select(
+            m.school_id,
+            m.grade,
+            func.avg(m.rating).filter(m.respondent_role == "student"),
+            func.count().filter(m.respondent_role == "student"),
+            func.avg(m.rating).filter(m.respondent_role == "parent"),
+            func.count().filter(m.respondent_role == "parent"),
+        ).group_by(m.school_id, m.grade)
+    )
+    for school_id, grade, sa, sn, pa, pn in by_mark.all():
+        if not (sn or pn):
+            continue
+        x = row(school_id, grade)
+        x.feedback_student = (float(sa) if sa is not None else None, int(sn))
+        x.feedback_parent = (float(pa) if pa is not None else None, int(pn))
+    # By school name, then grade; the row with no school (adults' answers, unattributed messages) last.
+    report.rows = sorted(
+        rows.values(), key=lambda x: (x.school == "", x.school, x.grade is None, x.grade or 0)
+    )
     return report
 
 

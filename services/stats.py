@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Event, Outbox, OutboxStatus, Rsvp, RsvpStatus
+from models import Event, Rsvp, RsvpStatus
+from services.reports import notified_delivered
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,7 @@ class EventCounts:
 async def event_counts(
     session: AsyncSession, events: Sequence[Event], school_id: int | None = None
 ) -> Sequence[EventCounts]:
-    """For each given event, in the given order: announcements delivered and answers (of one school's
+    """For each given event, in the given order: announcements queued and answers (of one school's
     pupils when `school_id` is given: a teacher's view)."""
     ids = [e.id for e in events]
     if not ids:
@@ -45,21 +46,8 @@ async def event_counts(
             )
         ).all()
     }
-    notified = dict(
-        (
-            await session.execute(
-                select(Outbox.event_id, func.count())
-                .where(
-                    and_(
-                        Outbox.event_id.in_(ids),
-                        Outbox.kind == "announcement",
-                        Outbox.status == OutboxStatus.sent,
-                    )
-                )
-                .group_by(Outbox.event_id)
-            )
-        ).all()
-    )
+    # Announcements queued, as in the event's report (a teacher: those attributed to their school).
+    notified = {e.id: (await notified_delivered(session, e, school_id))[0] for e in events}
     result = []
     for event in events:
         going, maybe, not_going = answers.get(event.id, (0, 0, 0))

@@ -7,6 +7,7 @@ import random
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -21,6 +22,8 @@ from models import (
     Learner,
     Municipality,
     Organisation,
+    Outbox,
+    OutboxStatus,
     PupilCount,
     Role,
     Rsvp,
@@ -43,6 +46,7 @@ class L:
     school_id: int
     grade: int
     ovz: bool
+    is_self: bool = False
 
 
 @dataclass
@@ -55,6 +59,10 @@ class E:
     status: str
     starts_at: datetime
     host_type: str | None
+    for_parents: bool = False
+    for_teachers: bool = False
+    grade_min: int = 1
+    grade_max: int = 11
 
 
 @dataclass
@@ -76,6 +84,16 @@ class F:
     role: str
     school_id: int
     rating: int
+    user_id: int = 0
+
+
+@dataclass
+class N:
+    """An announcement of an event to a user (an outbox row)."""
+
+    event_id: int
+    user_id: int
+    status: str
 
 
 @dataclass
@@ -89,6 +107,9 @@ class Dataset:
     events: list[E] = field(default_factory=list)
     rsvps: list[R] = field(default_factory=list)
     feedback: list[F] = field(default_factory=list)
+    notifications: list[N] = field(default_factory=list)
+    self_learner: L | None = None  # the student with a Telegram id: no answers, but notified
+    teacher_school: int = 0
     pupils: dict[tuple[int, int], int] = field(default_factory=dict)  # (school, grade) -> pupils in YEAR
     teacher_user_id: int = 0
     student_user_id: int = 0
@@ -97,9 +118,14 @@ class Dataset:
 
 
 async def build(
-    session: AsyncSession, seed: int = 7, teacher_tg: int = 5001, student_tg: int = 5002
+    session: AsyncSession,
+    seed: int = 7,
+    teacher_tg: int = 5001,
+    student_tg: int = 5002,
+    announcements: bool = True,
 ) -> Dataset:
-    """Users, learners, events, answers and feedback in Kostroma (and some in Chukhloma), with edge cases."""
+    """Users, learners, events, answers and feedback in Kostroma (and some in Chukhloma), with edge cases;
+    with `announcements`, outbox rows announcing most events (sent, pending in 2100, failed, undeliverable)."""
     rng = random.Random(seed)
     munis = {m.name: m for m in (await session.scalars(select(Municipality))).all()}
     kostroma, chukhloma = munis[KOSTROMA], munis["Чухломский муниципальный район"]
@@ -131,8 +157,9 @@ async def build(
         UserRole(user_id=teacher.id, role=Role.teacher, school_id=first_school, municipality_id=kostroma.id)
     )
     session.add(UserRole(user_id=student.id, role=Role.student, municipality_id=kostroma.id))
-    session.add(Learner(user_id=student.id, school_id=first_school, grade=9, is_self=True))
-    ds.teacher_user_id, ds.student_user_id = teacher.id, student.id
+    own = Learner(user_id=student.id, school_id=first_school, grade=9, is_self=True)
+    session.add(own)
+    ds.teacher_user_id, ds.student_user_id, ds.teacher_school = teacher.id, student.id, first_school
     all_schools = list(school_muni)
     learner_objs: list[tuple[Learner, str]] = []
     for n, (user, role) in enumerate(users):
@@ -150,7 +177,8 @@ async def build(
             session.add(learner)
             learner_objs.append((learner, role))
     await session.flush()
-    ds.learners = [L(x.id, x.user_id, x.school_id, x.grade, x.ovz) for x, _ in learner_objs]
+    ds.learners = [L(x.id, x.user_id, x.school_id, x.grade, x.ovz, x.is_self) for x, _ in learner_objs]
+    ds.self_learner = L(own.id, student.id, first_school, 9, False, True)
     roles_of = {x.id: r for x, r in learner_objs}
 
     # Events: in the school year, in the year before (cumulative only), after it (excluded), drafts and
@@ -175,8 +203,10 @@ async def build(
             organisation_id=org.id if org else None,
             level=levels[i % len(levels)],
             status=status,
-            grade_min=1,
-            grade_max=11,
+            grade_min=1 if i % 5 else 5,
+            grade_max=11 if i % 5 else 9,
+            for_parents=i % 2 == 0,
+            for_teachers=i % 3 == 0,
         )
         session.add(event)
         await session.flush()
@@ -190,6 +220,10 @@ async def build(
                 status.value,
                 event.starts_at,
                 org.type.value if org else None,
+                event.for_parents,
+                event.for_teachers,
+                event.grade_min,
+                event.grade_max,
             )
         )
 
@@ -259,7 +293,7 @@ async def build(
             seen.add(r.user_id)
             role = roles_of[r.learner_id]
             rating = rng.randint(1, 5)
-            ds.feedback.append(F(event.id, role, r.school_id or 0, rating))
+            ds.feedback.append(F(event.id, role, r.school_id or 0, rating, r.user_id))
             session.add(
                 Feedback(
                     event_id=event.id,
@@ -269,8 +303,61 @@ async def build(
                     rating=rating,
                 )
             )
+    if announcements:
+        await _announce(session, ds, rng, [u for u, _r in users] + [teacher, student])
     await session.flush()
     return ds
+
+
+async def _announce(session: AsyncSession, ds: Dataset, rng: random.Random, users: list[User]) -> None:
+    """Announcements of three events in four: to most users the event is meant for, and to a parent whose
+    child was removed (meant for nobody any more). Pending rows wait until 2100, so no test sends them."""
+    stray = User(telegram_id=799999, language="ru", consent_at=datetime(2025, 9, 1, tzinfo=UTC))
+    session.add(stray)
+    await session.flush()
+    session.add(UserRole(user_id=stray.id, role=Role.parent, municipality_id=ds.municipality_id))
+    chats = {u.id: u.telegram_id for u in [*users, stray]}
+    statuses = [OutboxStatus.sent, OutboxStatus.sent, OutboxStatus.pending, OutboxStatus.failed,
+                OutboxStatus.undeliverable]  # fmt: skip
+    for n, event in enumerate(ds.events):
+        if n % 4 == 1:
+            continue
+        meant = sorted(uid for uid in chats if notified_as(ds, event, uid))
+        who = [uid for uid in meant if rng.random() < 0.8] + ([stray.id] if n % 2 == 0 else [])
+        for uid in who:
+            status = rng.choice(statuses)
+            ds.notifications.append(N(event.id, uid, status.value))
+            session.add(
+                Outbox(
+                    key=f"announce:{event.id}:{uid}",
+                    user_id=uid,
+                    chat_id=chats[uid],
+                    kind="announcement",
+                    event_id=event.id,
+                    status=status,
+                    not_before=datetime(2100, 1, 1, tzinfo=UTC),
+                )
+            )
+
+
+def notified_as(ds: Dataset, event: E, user_id: int) -> set[tuple[int, int | None]]:
+    """The (school, grade) pairs an announcement of `event` to the user is attributed to: the user's pupils
+    the event is meant for, or for a teacher of an event for teachers their school (no grade)."""
+    pairs: set[tuple[int, int | None]] = set()
+    for x in [*ds.learners, *([ds.self_learner] if ds.self_learner else [])]:
+        if x.user_id != user_id or not event.grade_min <= x.grade <= event.grade_max:
+            continue
+        if event.school_id is not None and x.school_id != event.school_id:
+            continue
+        if ds.school_muni[x.school_id] != event.municipality_id:
+            continue
+        if x.is_self or event.for_parents:  # every event here is for pupils themselves
+            pairs.add((x.school_id, x.grade))
+    teacher_invited = event.school_id in (None, ds.teacher_school)
+    teacher_invited = teacher_invited and ds.school_muni[ds.teacher_school] == event.municipality_id
+    if event.for_teachers and user_id == ds.teacher_user_id and teacher_invited:
+        pairs.add((ds.teacher_school, None))
+    return pairs
 
 
 def _set(ds: Dataset, event_id: int, learner: L, status: str, attended: bool | None) -> None:
@@ -294,9 +381,10 @@ def _set(ds: Dataset, event_id: int, learner: L, status: str, attended: bool | N
 # ------------------------------------------------------------------ expected numbers, in plain Python
 
 
-def _in(period: Period | None, e: E) -> bool:
+def _in(period: Period | None, e: E, end: date | None = None) -> bool:
+    """In the period; with None, from the first record up to `end` (the school year's end by default)."""
     day = e.starts_at.astimezone(MSK).date()
-    return day <= YEAR.end if period is None else period.start <= day <= period.end
+    return day <= (end or YEAR.end) if period is None else period.start <= day <= period.end
 
 
 def is_participant(r: R) -> bool:
@@ -322,6 +410,12 @@ class Expected:
     trials: dict[str, tuple[int, int]]
     feedback: dict[str, tuple[float | None, int, float | None, int]]
     by_month: dict[str, int]
+    maybe: int = 0
+    adults: int = 0
+    by_month_unique: dict[str, int] = field(default_factory=dict)
+    # Every field of `Totals` (signups, maybe, …, adults), in the period and from the first record on.
+    totals: dict[str, int] = field(default_factory=dict)
+    cumulative: dict[str, int] = field(default_factory=dict)
 
 
 def expected(ds: Dataset, scope_schools: set[int], municipality_id: int | None, period: Period = YEAR,
@@ -345,7 +439,7 @@ def expected(ds: Dataset, scope_schools: set[int], municipality_id: int | None, 
         levels[e.level] += 1
     rows = [r for r in ds.rsvps if held(events[r.event_id]) and _in(period, events[r.event_id])
             and r.school_id in scope_schools]  # fmt: skip
-    cum = [r for r in ds.rsvps if held(events[r.event_id]) and _in(None, events[r.event_id])
+    cum = [r for r in ds.rsvps if held(events[r.event_id]) and _in(None, events[r.event_id], period.end)
            and r.school_id in scope_schools]  # fmt: skip
     part = [r for r in rows if is_participant(r)]
     band: dict[str, tuple[int, int]] = {}
@@ -383,8 +477,37 @@ def expected(ds: Dataset, scope_schools: set[int], municipality_id: int | None, 
             len(pa),
         )
     months: dict[str, int] = defaultdict(int)
+    month_pupils: dict[str, set[int | None]] = defaultdict(set)
     for r in part:
-        months[events[r.event_id].starts_at.astimezone(UTC).strftime("%Y-%m")] += 1
+        month = events[r.event_id].starts_at.astimezone(MSK).strftime("%Y-%m")  # the municipality's calendar
+        months[month] += 1
+        month_pupils[month].add(r.learner_id)
+
+    def adults(until_end_only: bool) -> int:
+        return sum(
+            r.learner_id is None and (r.attended is True or (r.attended is None and r.status == "going"))
+            for r in ds.rsvps
+            if held(events[r.event_id])
+            and event_in_scope(events[r.event_id])
+            and _in(None if until_end_only else period, events[r.event_id], period.end)
+        )
+
+    def totals(rs: list[R], adult: int) -> dict[str, int]:
+        p = [r for r in rs if is_participant(r)]
+        return {
+            "signups": sum(r.status == "going" for r in rs),
+            "maybe": sum(r.status == "maybe" for r in rs),
+            "waitlisted": sum(r.status in ("waitlisted", "offered") for r in rs),
+            "attended": sum(r.attended is True for r in rs),
+            "no_shows": sum(r.attended is False for r in rs),
+            "participations": len(p),
+            "unique_pupils": len({r.learner_id for r in p}),
+            "ovz_pupils": len({r.learner_id for r in p if r.ovz}),
+            "winners": sum(r.result == "winner" for r in p),
+            "prize_winners": sum(r.result == "prize_winner" for r in p),
+            "adults": adult,
+        }
+
     return Expected(
         events_by_kind=dict(kinds),
         events_by_level=dict(levels),
@@ -403,4 +526,133 @@ def expected(ds: Dataset, scope_schools: set[int], municipality_id: int | None, 
         trials={k: (v[0], v[1]) for k, v in trials.items()},
         feedback=fb,
         by_month=dict(months),
+        maybe=sum(r.status == "maybe" for r in rows),
+        adults=adults(False),
+        by_month_unique={m: len(u) for m, u in month_pupils.items()},
+        totals=totals(rows, adults(False)),
+        cumulative=totals(cum, adults(True)),
     )
+
+
+@dataclass
+class ExpectedEvent:
+    """One event's report: totals, and rows by (school id or None, grade or None) with the same fields as
+    `BreakdownRow`; feedback as (average or None, answers)."""
+
+    notified: int
+    delivered: int
+    going: int
+    maybe: int
+    not_going: int
+    waitlisted: int
+    cancelled: int
+    attended: int
+    no_shows: int
+    participants: int
+    ovz: int
+    feedback_student: tuple[float | None, int]
+    feedback_parent: tuple[float | None, int]
+    rows: dict[tuple[int | None, int | None], dict[str, object]]
+
+
+def _avg(marks: list[int]) -> tuple[float | None, int]:
+    return (sum(marks) / len(marks) if marks else None, len(marks))
+
+
+def expected_event(ds: Dataset, event_id: int, school: int | None = None) -> ExpectedEvent:
+    """The per-event report, for everyone (a coordinator) or for one school's teacher (`school`)."""
+    event = next(e for e in ds.events if e.id == event_id)
+    rsvps = [r for r in ds.rsvps if r.event_id == event_id and (school is None or r.school_id == school)]
+    # Notifications: attributed to (school, grade) pairs; unattributed ones to (None, None).
+    sent: dict[tuple[int | None, int | None], list[N]] = defaultdict(list)
+    counted: list[N] = []
+    for n in ds.notifications:
+        if n.event_id != event_id:
+            continue
+        pairs: set[tuple[int | None, int | None]] = set(notified_as(ds, event, n.user_id)) or {(None, None)}
+        pairs = {p for p in pairs if school is None or p[0] == school}
+        for pair in pairs:
+            sent[pair].append(n)
+        if pairs:
+            counted.append(n)
+    marks = [f for f in ds.feedback if f.event_id == event_id and (school is None or f.school_id == school)]
+    rows: dict[tuple[int | None, int | None], dict[str, object]] = {}
+
+    def row(key: tuple[int | None, int | None]) -> dict[str, object]:
+        return rows.setdefault(key, {"going": 0, "maybe": 0, "not_going": 0, "waitlisted": 0, "attended": 0,
+                                     "no_shows": 0, "ovz": 0, "notified": 0, "delivered": 0,
+                                     "feedback_student": (None, 0), "feedback_parent": (None, 0)})  # fmt: skip
+
+    keys = {(r.school_id, r.grade) for r in rsvps}
+    for key in keys:
+        mine = [r for r in rsvps if (r.school_id, r.grade) == key]
+        x = row(key)
+        x["going"] = sum(r.status == "going" for r in mine)
+        x["maybe"] = sum(r.status == "maybe" for r in mine)
+        x["not_going"] = sum(r.status == "not_going" for r in mine)
+        x["waitlisted"] = sum(r.status in ("waitlisted", "offered") for r in mine)
+        x["attended"] = sum(r.attended is True for r in mine)
+        x["no_shows"] = sum(r.attended is False for r in mine)
+        x["ovz"] = len({r.learner_id for r in mine if is_participant(r) and r.ovz})
+    for key, ns in sent.items():
+        x = row(key)
+        x["notified"], x["delivered"] = len(ns), sum(n.status == "sent" for n in ns)
+    # A mark goes to each grade its author answered for at the mark's school (no such answer: no grade).
+    by_grade: dict[tuple[int | None, int | None], list[F]] = defaultdict(list)
+    for f in marks:
+        grades = {r.grade for r in ds.rsvps if r.event_id == event_id and r.user_id == f.user_id
+                  and r.school_id == f.school_id and r.learner_id is not None} or {None}  # fmt: skip
+        for g in grades:
+            by_grade[(f.school_id, g)].append(f)
+    for key, fs in by_grade.items():
+        x = row(key)
+        x["feedback_student"] = _avg([f.rating for f in fs if f.role == "student"])
+        x["feedback_parent"] = _avg([f.rating for f in fs if f.role == "parent"])
+    return ExpectedEvent(
+        notified=len(counted),
+        delivered=sum(n.status == "sent" for n in counted),
+        going=sum(r.status == "going" for r in rsvps),
+        maybe=sum(r.status == "maybe" for r in rsvps),
+        not_going=sum(r.status == "not_going" for r in rsvps),
+        waitlisted=sum(r.status in ("waitlisted", "offered") for r in rsvps),
+        cancelled=sum(r.status == "cancelled" for r in rsvps),
+        attended=sum(r.attended is True for r in rsvps),
+        no_shows=sum(r.attended is False for r in rsvps),
+        participants=len({r.learner_id for r in rsvps if is_participant(r)}),
+        ovz=len({r.learner_id for r in rsvps if is_participant(r) and r.ovz}),
+        feedback_student=_avg([f.rating for f in marks if f.role == "student"]),
+        feedback_parent=_avg([f.rating for f in marks if f.role == "parent"]),
+        rows=rows,
+    )
+
+
+def _close(got: tuple[float | None, int], want: tuple[float | None, int]) -> bool:
+    (ga, gn), (wa, wn) = got, want
+    return gn == wn and (ga is None) == (wa is None) and (wa is None or abs(ga - wa) < 1e-9)
+
+
+def compare_event(report: Any, exp: ExpectedEvent, ds: Dataset) -> None:
+    """An `EventReport` against `expected_event`: totals, feedback, and every row of the breakdown."""
+    fields = ("notified", "delivered", "going", "maybe", "not_going", "waitlisted", "cancelled", "attended",
+              "no_shows", "participants", "ovz")  # fmt: skip
+    assert {f: getattr(report, f) for f in fields} == {f: getattr(exp, f) for f in fields}
+    assert _close(report.feedback_student, exp.feedback_student)
+    assert _close(report.feedback_parent, exp.feedback_parent)
+    counts = (
+        "going",
+        "maybe",
+        "not_going",
+        "waitlisted",
+        "attended",
+        "no_shows",
+        "ovz",
+        "notified",
+        "delivered",
+    )
+    got = {(x.school, x.grade): x for x in report.rows}
+    want = {(ds.school_names[s] if s is not None else "", g): v for (s, g), v in exp.rows.items()}
+    assert got.keys() == want.keys()
+    for key, x in got.items():
+        assert {c: getattr(x, c) for c in counts} == {c: want[key][c] for c in counts}, key
+        assert _close(x.feedback_student, want[key]["feedback_student"]), key
+        assert _close(x.feedback_parent, want[key]["feedback_parent"]), key

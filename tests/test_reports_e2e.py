@@ -13,22 +13,25 @@ from datetime import UTC, date, datetime
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
+from bot.i18n import build_i18n
 from models import Outbox, OutboxStatus, Role, User, UserRole
 from sandbox import SimUser
 from services.monthly_summary import enqueue_monthly_summaries
+from services.report_text import host_label, kind_label, level_label
 from services.reports import month_of
 from tests.dbcheck import outbox_drained, scalar
 from tests.flows import send_and_wait
-from tests.flows_reports import MSK, YEAR, Dataset, build, expected
+from tests.flows_reports import MSK, YEAR, Dataset, build, expected, expected_event, is_participant
 
 COORD = 6001
+I18N = build_i18n("ru")
 TEACHER = 5001
 STUDENT = 5002
 
 
-async def _setup(app, language: str = "ru") -> Dataset:
+async def _setup(app, language: str = "ru", announcements: bool = True) -> Dataset:
     async with app.sessions.begin() as session:
-        ds = await build(session, teacher_tg=TEACHER, student_tg=STUDENT)
+        ds = await build(session, teacher_tg=TEACHER, student_tg=STUDENT, announcements=announcements)
         user = User(telegram_id=COORD, language=language, consent_at=datetime(2025, 9, 1, tzinfo=UTC))
         session.add(user)
         await session.flush()
@@ -74,6 +77,113 @@ def _sheet_table(book, title: str) -> tuple[list[str], list[list[object]], list[
     return header, values[6:], columns
 
 
+def _ru(fn, *args):
+    with I18N.context(), I18N.use_locale("ru"):
+        return str(fn(*args))
+
+
+COVERAGE = ["Ученики", "Уникальные участники", "Охват, %"]
+OVERVIEW_COLUMNS = {
+    "Сводка": ["Показатель", "За период", "Нарастающим итогом"],
+    "Мероприятия по видам": ["Вид", "Мероприятия"],
+    "Мероприятия по уровням": ["Уровень", "Мероприятия"],
+    "Охват по ступеням": ["Классы", *COVERAGE],
+    "Охват по школам": ["Школа", *COVERAGE],
+    "По месяцам": ["Месяц", "Участия", "Уникальные участники"],
+    "Профпробы": ["Тип площадки", "Мероприятия", "Участия"],
+    "Удовлетворённость": ["Школа", "Ученики: средняя оценка", "Ученики: ответов", "Родители: средняя оценка",
+                          "Родители: ответов"],
+    "Мероприятия": ["№", "Дата", "Название", "Вид", "Уровень", "Площадка", "Тип площадки", "«Пойду»",
+                    "«Возможно»", "«Не пойду»", "Лист ожидания", "Пришли", "Не пришли", "Участников-учеников",
+                    "из них с ОВЗ", "Победители", "Призёры"],
+}  # fmt: skip
+SUMMARY_ROWS = {
+    "Записались («Пойду»)": "signups",
+    "«Возможно»": "maybe",
+    "В листе ожидания": "waitlisted",
+    "Пришли": "attended",
+    "Не пришли": "no_shows",
+    "Участий учеников": "participations",
+    "Уникальных участников-учеников": "unique_pupils",
+    "из них с ОВЗ": "ovz_pupils",
+    "Победители": "winners",
+    "Призёры": "prize_winners",
+    "Родители и педагоги (собственные записи)": "adults",
+}
+
+
+def _pct(participants: int, pupils: int) -> float | None:
+    return round(participants / pupils * 100, 1) if pupils else None
+
+
+def check_overview_workbook(book, ds: Dataset, exp, period: str = "01.09.2025 – 31.08.2026") -> None:
+    """Every sheet of a coordinator's overview workbook (Kostroma), its header and every cell of its
+    tables, against the ground truth `exp`."""
+    assert book.sheetnames == list(OVERVIEW_COLUMNS)
+    assert exp.feedback and exp.trials and len(exp.by_month) > 3 and exp.waitlisted and exp.no_shows
+    tables = {}
+    for name, columns in OVERVIEW_COLUMNS.items():
+        header, rows, got = _sheet_table(book, name)
+        assert header[:3] == [
+            "Профориентация: отчёт об участии",
+            "Муниципалитет / школа: город Кострома",
+            f"Период: {period}",
+        ], name
+        assert header[3].startswith("Сформировано: ")
+        assert got == columns, name
+        tables[name] = rows
+    assert {r[0]: (r[1], r[2]) for r in tables["Сводка"]} == {
+        label: (exp.totals[key], exp.cumulative[key]) for label, key in SUMMARY_ROWS.items()
+    }
+    assert len(tables["Сводка"]) == len(SUMMARY_ROWS)
+    kinds = {_ru(kind_label, k): n for k, n in exp.events_by_kind.items()}
+    assert {r[0]: r[1] for r in tables["Мероприятия по видам"]} == kinds
+    levels = {_ru(level_label, k): n for k, n in exp.events_by_level.items()}
+    assert {r[0]: r[1] for r in tables["Мероприятия по уровням"]} == levels
+    pupils = sum(n for _p, n in exp.band.values())
+    bands = [[name, n, p, _pct(p, n)] for name, (p, n) in exp.band.items()]
+    assert tables["Охват по ступеням"] == [*bands, ["Всего", pupils, exp.unique, _pct(exp.unique, pupils)]]
+    schools = sorted([name, n, p, _pct(p, n)] for name, (p, n) in exp.school.items())
+    assert tables["Охват по школам"] == schools
+    months = [[m, n, exp.by_month_unique[m]] for m, n in sorted(exp.by_month.items())]
+    assert tables["По месяцам"] == months
+    trials = {_ru(host_label, h): (e, p) for h, (e, p) in exp.trials.items()}
+    assert {r[0]: (r[1], r[2]) for r in tables["Профпробы"]} == trials
+    assert len(tables["Профпробы"]) == len(trials)
+
+    def r2(v: float | None) -> float | None:
+        return round(v, 2) if v is not None else None
+
+    feedback = sorted([school, r2(sa), sn, r2(pa), pn] for school, (sa, sn, pa, pn) in exp.feedback.items())
+    assert tables["Удовлетворённость"] == feedback
+    # One row per held event of the year, with its answers (of everyone, for a coordinator).
+    events = sorted(
+        (e for e in ds.events if e.municipality_id == ds.municipality_id and e.status in ("published", "finished")
+         and YEAR.start <= e.starts_at.astimezone(MSK).date() <= YEAR.end),
+        key=lambda e: (e.starts_at, e.id),
+    )  # fmt: skip
+    rows = tables["Мероприятия"]
+    assert [r[0] for r in rows] == [e.id for e in events]
+    for row, e in zip(rows, events, strict=True):
+        rs = [r for r in ds.rsvps if r.event_id == e.id]
+        part = [r for r in rs if is_participant(r)]
+        assert row[1] == e.starts_at.astimezone(MSK).strftime("%d.%m.%Y %H:%M")
+        assert row[3:5] == [_ru(kind_label, e.kind), _ru(level_label, e.level)]
+        assert row[6] == (_ru(host_label, e.host_type) if e.host_type else None)
+        assert row[7:] == [
+            sum(r.status == "going" for r in rs),
+            sum(r.status == "maybe" for r in rs),
+            sum(r.status == "not_going" for r in rs),
+            sum(r.status in ("waitlisted", "offered") for r in rs),
+            sum(r.attended is True for r in rs),
+            sum(r.attended is False for r in rs),
+            len({r.learner_id for r in part}),
+            len({r.learner_id for r in part if r.ovz}),
+            sum(r.result == "winner" for r in part),
+            sum(r.result == "prize_winner" for r in part),
+        ], e.id
+
+
 async def test_coordinator_overview_chart_and_workbook_match_ground_truth(app, emulator):
     ds = await _setup(app)
     exp = expected(ds, set(ds.schools), ds.municipality_id)
@@ -99,26 +209,7 @@ async def test_coordinator_overview_chart_and_workbook_match_ground_truth(app, e
     await coord.press("📥 Excel (XLSX)")
     data = await _wait_file(coord, "document", 1)
     book = load_workbook(io.BytesIO(data))
-    assert {"Сводка", "Мероприятия по видам", "Охват по ступеням", "Охват по школам", "По месяцам",
-            "Профпробы", "Удовлетворённость", "Мероприятия"} <= set(book.sheetnames)  # fmt: skip
-    header, rows, columns = _sheet_table(book, "Сводка")
-    assert header[0] == "Профориентация: отчёт об участии"
-    assert header[1] == "Муниципалитет / школа: город Кострома"
-    assert header[2] == "Период: 01.09.2025 – 31.08.2026"
-    assert header[3].startswith("Сформировано: ")
-    assert columns == ["Показатель", "За период", "Нарастающим итогом"]
-    summary = {r[0]: (r[1], r[2]) for r in rows}
-    assert summary["Уникальных участников-учеников"] == (exp.unique, exp.cumulative_unique)
-    assert summary["из них с ОВЗ"][0] == exp.ovz
-    assert summary["Победители"][0] == exp.winners and summary["Призёры"][0] == exp.prize_winners
-    _h, rows, columns = _sheet_table(book, "Охват по школам")
-    assert columns == ["Школа", "Ученики", "Уникальные участники", "Охват, %"]
-    assert {r[0]: (r[2], r[1]) for r in rows} == exp.school
-    _h, rows, columns = _sheet_table(book, "Мероприятия по видам")
-    assert columns == ["Вид", "Мероприятия"]
-    assert sum(r[1] for r in rows) == sum(exp.events_by_kind.values())
-    _h, rows, _c = _sheet_table(book, "Мероприятия")
-    assert sum(r[13] for r in rows) >= exp.unique  # participants per event add up to at least the unique ones
+    check_overview_workbook(book, ds, exp)
 
     await coord.send("/export 2025/2026 csv")
     data = await _wait_file(coord, "document", 2)
@@ -131,32 +222,106 @@ async def test_coordinator_overview_chart_and_workbook_match_ground_truth(app, e
     assert table[5] == ["Показатель", "За период", "Нарастающим итогом"]
 
 
+def _r2(value: float | None) -> float | None:
+    return round(value, 2) if value is not None else None
+
+
 async def test_event_report_and_participant_list(app, emulator):
+    """/stats <event> and its workbook («Сводка», «По школам и классам», «Участники») against ground truth:
+    notified and delivered, answers, feedback, and every row of the breakdown by school and grade."""
     ds = await _setup(app)
     coord = emulator.user(COORD, language_code="ru")
     target = next(
         e for e in ds.events
         if e.municipality_id == ds.municipality_id and e.status == "finished"
         and YEAR.start <= e.starts_at.astimezone(MSK).date() <= YEAR.end
+        and (x := expected_event(ds, e.id)).notified > x.delivered > 0 and x.feedback_parent[1]
     )  # fmt: skip
+    exp = expected_event(ds, target.id)
     rows = [r for r in ds.rsvps if r.event_id == target.id]
     text = await send_and_wait(coord, f"/stats {target.id}", timeout=20)
     assert f"Отчёт по мероприятию №{target.id}" in text
     going = sum(r.status == "going" for r in rows)
     maybe = sum(r.status == "maybe" for r in rows)
     not_going = sum(r.status == "not_going" for r in rows)
+    assert f"Оповещено: {exp.notified} · доставлено: {exp.delivered}" in text
     assert f"«Пойду»: {going} · «Возможно»: {maybe} · «Не пойду»: {not_going}" in text
     assert (
         f"Пришли: {sum(r.attended is True for r in rows)} · не пришли: {sum(r.attended is False for r in rows)}"
         in text
     )
+    (sa, sn), (pa, pn) = exp.feedback_student, exp.feedback_parent
+    fmt = lambda v: "—" if v is None else f"{v:.2f}"  # noqa: E731
+    assert f"Отзывы: ученики {fmt(sa)} ({sn}), родители {fmt(pa)} ({pn})" in text
     assert "По школам и классам" in text
+    # The first 25 rows, by school name and grade (adults and unattributed messages last), then a count.
+    order = sorted(
+        exp.rows, key=lambda k: (k[0] is None, ds.school_names.get(k[0] or 0, ""), k[1] is None, k[1] or 0)
+    )
+    assert len(order) > 25
+    for school, grade in order[:25]:
+        x = exp.rows[(school, grade)]
+        name = ds.school_names[school] if school is not None else "без школы"
+        who = f"{grade} класс" if grade is not None else "взрослые"
+        numbers = " / ".join(str(x[k]) for k in ("notified", "delivered", "going", "maybe", "not_going",
+                                                 "waitlisted", "attended", "no_shows"))  # fmt: skip
+        assert f"• {name}, {who}: {numbers}" in text
+    assert f"… ещё {len(order) - 25} строк — в таблице (/export {target.id})" in text
     png = await _wait_file(coord, "photo", 1)
     assert _png_size(png)[0] >= 800
 
     await coord.press("📥 Список участников (XLSX)")
     data = await _wait_file(coord, "document", 1)
     book = load_workbook(io.BytesIO(data))
+    assert book.sheetnames == ["Сводка", "По школам и классам", "Участники"]
+    header, summary, columns = _sheet_table(book, "Сводка")
+    assert header[0].startswith(f"Мероприятие №{target.id}: ")
+    assert header[1] == "Муниципалитет / школа: город Кострома"
+    assert columns == ["Показатель", "Значение"]
+    assert dict((str(k), v) for k, v in summary) == {
+        "Оповещено": exp.notified,
+        "Доставлено": exp.delivered,
+        "«Пойду»": exp.going,
+        "«Возможно»": exp.maybe,
+        "«Не пойду»": exp.not_going,
+        "Лист ожидания": exp.waitlisted,
+        "Отменили": exp.cancelled,
+        "Пришли": exp.attended,
+        "Не пришли": exp.no_shows,
+        "Участников-учеников": exp.participants,
+        "из них с ОВЗ": exp.ovz,
+        "Победители": sum(r.result == "winner" and is_participant(r) for r in rows),
+        "Призёры": sum(r.result == "prize_winner" and is_participant(r) for r in rows),
+        "Отзывы учеников: средняя оценка": _r2(sa),
+        "Отзывы учеников: ответов": sn,
+        "Отзывы родителей: средняя оценка": _r2(pa),
+        "Отзывы родителей: ответов": pn,
+    }
+    _h, table, columns = _sheet_table(book, "По школам и классам")
+    fields = [
+        "going",
+        "maybe",
+        "not_going",
+        "waitlisted",
+        "attended",
+        "no_shows",
+        "ovz",
+        "notified",
+        "delivered",
+    ]
+    assert columns == ["Школа", "Класс", "«Пойду»", "«Возможно»", "«Не пойду»", "Лист ожидания", "Пришли",
+                       "Не пришли", "из них с ОВЗ", "Оповещено", "Доставлено", "Отзывы учеников: средняя оценка",
+                       "Отзывы учеников: ответов", "Отзывы родителей: средняя оценка",
+                       "Отзывы родителей: ответов"]  # fmt: skip
+    want = {}
+    for (school, grade), x in exp.rows.items():
+        fs, fp = x["feedback_student"], x["feedback_parent"]
+        assert isinstance(fs, tuple) and isinstance(fp, tuple)
+        name = ds.school_names[school] if school is not None else None  # an empty cell reads back as None
+        want[(name, grade)] = [*(x[f] for f in fields), _r2(fs[0]), fs[1], _r2(fp[0]), fp[1]]
+    assert {(r[0], r[1]): list(r[2:]) for r in table} == want
+    assert len(table) == len(want)
+
     header, people, columns = _sheet_table(book, "Участники")
     assert header[0].startswith(f"Мероприятие №{target.id}: ")
     assert columns == ["№", "Школа", "Класс", "Кто", "Ответ", "Пришли", "ОВЗ", "Результат", "Без записи"]
@@ -189,16 +354,23 @@ async def test_who_sees_what(app, emulator):
     for name in ds.schools.values():
         if name != ds.schools[school]:
             assert name not in text
-    # The latest events are counted for the teacher's school only.
-    latest = max(
+    # The latest events are counted for the teacher's school only: answers, and the announcements attributed
+    # to it (a pupil of the school, a parent of one, the teacher).
+    latest = sorted(
         (e for e in ds.events if e.municipality_id == ds.municipality_id and e.status in ("published", "finished")
          and e.school_id in (None, school) and YEAR.start <= e.starts_at.astimezone(MSK).date() <= YEAR.end),
         key=lambda e: (e.starts_at, e.id),
-    )  # fmt: skip
-    mine = [r for r in ds.rsvps if r.event_id == latest.id and r.school_id == school]
-    counts = [sum(r.status == s for r in mine) for s in ("going", "maybe", "not_going")]
-    assert f"#{latest.id} Мероприятие" in text
-    assert "Оповещено: 0 · Пойду: {} · Возможно: {} · Не пойду: {}".format(*counts) in text
+        reverse=True,
+    )[:8]  # fmt: skip
+    partly = 0
+    for event in latest:
+        mine = [r for r in ds.rsvps if r.event_id == event.id and r.school_id == school]
+        counts = [sum(r.status == s for r in mine) for s in ("going", "maybe", "not_going")]
+        notified = expected_event(ds, event.id, school=school).notified
+        partly += 0 < notified < expected_event(ds, event.id).notified
+        assert f"#{event.id} Мероприятие" in text
+        assert "Оповещено: {} · Пойду: {} · Возможно: {} · Не пойду: {}".format(notified, *counts) in text
+    assert partly >= 2
     refused = "Среди доступных вам мероприятий нет мероприятия с таким номером."
     assert await send_and_wait(teacher, f"/stats {other_event.id}") == refused
     before = len(teacher.bot_messages)
@@ -236,7 +408,7 @@ async def test_english_coordinator(app, emulator):
 
 
 async def test_monthly_summary_goes_once_and_can_be_switched_off(app, emulator):
-    ds = await _setup(app)
+    ds = await _setup(app, announcements=False)  # waits for an empty outbox: no pending announcements
     coord = emulator.user(COORD, language_code="ru")
     await send_and_wait(coord, "/help")
     october = month_of(date(2025, 10, 1))

@@ -71,7 +71,7 @@ RU = {
     "Wait list: {w} · cancelled: {c}": "Лист ожидания: {w} · отменили: {c}",
     "Participating pupils: <b>{n}</b>, of them with ОВЗ: {o}": "Участников-учеников: <b>{n}</b>, из них с ОВЗ: {o}",
     "Feedback: pupils {s} ({sn}), parents {p} ({pn})": "Отзывы: ученики {s} ({sn}), родители {p} ({pn})",
-    "<b>By school and grade</b> (going / maybe / not going / wait list / attended / no-shows)": "<b>По школам и классам</b> (пойду / возможно / не пойду / лист ожидания / пришли / не пришли)",
+    "<b>By school and grade</b> (notified / delivered / going / maybe / not going / wait list / attended / no-shows)": "<b>По школам и классам</b> (оповещено / доставлено / пойду / возможно / не пойду / лист ожидания / пришли / не пришли)",
     "grade {g}": "{g} класс",
     "adults": "взрослые",
     "no school": "без школы",
