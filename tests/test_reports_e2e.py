@@ -251,7 +251,7 @@ async def test_event_report_and_participant_list(app, emulator):
         in text
     )
     (sa, sn), (pa, pn) = exp.feedback_student, exp.feedback_parent
-    fmt = lambda v: "—" if v is None else f"{v:.2f}"  # noqa: E731
+    fmt = lambda v: "—" if v is None else f"{v:.2f}".replace(".", ",")  # noqa: E731  (Russian decimal comma)
     assert f"Отзывы: ученики {fmt(sa)} ({sn}), родители {fmt(pa)} ({pn})" in text
     assert "По школам и классам" in text
     # The first 25 rows, by school name and grade (adults and unattributed messages last), then a count.
