@@ -40,6 +40,7 @@ from scheduler.monthly import add_monthly_summary_job
 from services import report_summary
 from services.broadcasts import ReportRefresher
 from services.delivery import Delivery
+from services.people import revoke_former_admins
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,11 @@ class App:
         # the first coordinator's /stats.
         async with self.sessions.begin() as session:
             await report_summary.refresh(session)
+        # An id taken out of ADMIN_IDS is an admin no more (recorded in role_changes).
+        async with self.sessions.begin() as session:
+            gone = await revoke_former_admins(session, self.settings.admin_ids)
+        if gone:
+            log.info("ADMIN_IDS: %d former admin(s) lost the global coordinator role", len(gone))
         for language in LANGUAGES:
             await self.bot.set_my_commands(
                 bot_commands(self.i18n, language),

@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Invitation, Municipality, Role, RoleChange, School, User, UserRole
+from models import Invitation, Municipality, Role, School, User, UserRole
 from models.base import utcnow
-from services.people import Profile
+from services.people import INVITATION, Profile, record_role_change
 
 INVITABLE = (Role.teacher, Role.coordinator)
 DEFAULT_DAYS = 7
@@ -135,6 +135,7 @@ async def grant_role(
     municipality_id: int | None,
     school_id: int | None,
     actor_id: int | None,
+    source: str,
     invitation_id: int | None = None,
 ) -> UserRole:
     """Give a role (or re-scope one already held) and record who did it and when."""
@@ -156,17 +157,16 @@ async def grant_role(
         existing.school_id = school_id
         existing.granted_by = actor_id
         existing.granted_at = utcnow()
-    session.add(
-        RoleChange(
-            user_id=user.id,
-            role=role,
-            action="grant",
-            municipality_id=municipality_id,
-            school_id=school_id,
-            actor_id=actor_id,
-            invitation_id=invitation_id,
-            at=utcnow(),
-        )
+    record_role_change(
+        session,
+        user.id,
+        role,
+        "grant",
+        source=source,
+        municipality_id=municipality_id,
+        school_id=school_id,
+        actor_id=actor_id,
+        invitation_id=invitation_id,
     )
     await session.flush()
     return existing
@@ -216,6 +216,7 @@ async def redeem(session: AsyncSession, user: User, code: str) -> Invitation:
         municipality_id=invitation.municipality_id,
         school_id=invitation.school_id,
         actor_id=invitation.created_by,
+        source=INVITATION,
         invitation_id=invitation.id,
     )
     return invitation

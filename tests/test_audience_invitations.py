@@ -57,14 +57,36 @@ async def test_teacher_by_invitation_with_classes_and_audit(app, emulator):
     audit = await rows(
         app,
         select(
-            RoleChange.role, RoleChange.action, RoleChange.actor_id, RoleChange.invitation_id, RoleChange.at
-        ),
+            RoleChange.user_id,
+            RoleChange.role,
+            RoleChange.action,
+            RoleChange.municipality_id,
+            RoleChange.school_id,
+            RoleChange.actor_id,
+            RoleChange.invitation_id,
+            RoleChange.source,
+            RoleChange.at,
+        ).order_by(RoleChange.id),
     )
     admin_id = await scalar(app, select(User.id).where(User.telegram_id == ADMIN_ID))
-    assert len(audit) == 1
-    role, action, actor, invitation_id, at = audit[0]
-    assert (role, action, actor) == (Role.teacher, "grant", admin_id)
-    assert invitation_id is not None and at is not None
+    teacher_id = await scalar(app, select(User.id).where(User.telegram_id == 5001))
+    invitation_id = await scalar(app, select(Invitation.id))
+    kostroma = await _id(app, Municipality, KOSTROMA)
+    assert len(audit) == 2
+    # The admin's global coordinator role, from ADMIN_IDS on their first update: no actor, no invitation.
+    assert audit[0][:8] == (admin_id, Role.coordinator, "grant", None, None, None, None, "admin_ids")
+    # The teacher's role, by the admin's invitation, in the invitation's scope.
+    assert audit[1][:8] == (
+        teacher_id,
+        Role.teacher,
+        "grant",
+        kostroma,
+        school_a,
+        admin_id,
+        invitation_id,
+        "invitation",
+    )
+    assert audit[0][8] is not None and audit[0][8] <= audit[1][8]
     assert await scalar(app, select(Invitation.uses)) == 1
     # /profile shows the classes.
     profile = await send_and_wait(teacher, "/profile")
@@ -101,7 +123,13 @@ async def test_used_expired_and_revoked_invitations_are_refused(app, emulator):
     assert await _roles(app, 5003) == []
     assert "недействительна" in await open_invite(second, "no-such-code")
     assert await _roles(app, 5003) == []
-    assert await scalar(app, select(func.count()).select_from(RoleChange)) == 1
+    # The audit holds the admin's grant (ADMIN_IDS) and the one teacher grant, nothing for the refusals.
+    assert await rows(
+        app,
+        select(User.telegram_id, RoleChange.role, RoleChange.action, RoleChange.source)
+        .join(User, User.id == RoleChange.user_id)
+        .order_by(RoleChange.id),
+    ) == [(ADMIN_ID, Role.coordinator, "grant", "admin_ids"), (5002, Role.teacher, "grant", "invitation")]
 
 
 async def test_invitation_before_consent_asks_consent_first(app, emulator):
