@@ -47,6 +47,14 @@ def refusal(code: str) -> str:
         "expired": _("This invitation has expired. Ask your coordinator for a new one."),
         "used_up": _("This invitation has already been used. Ask your coordinator for a new one."),
         "already": _("You already hold this role."),
+        "wider": _(
+            "You already serve every municipality as a coordinator; this link would narrow that, "
+            "so it has not been used."
+        ),
+        "other_municipality": _(
+            "You are already a coordinator of another municipality; a link does not change that, "
+            "so it has not been used. Ask a coordinator to take your role away first (/roles)."
+        ),
         "no_consent": _("Please agree to the processing of data first: send /start."),
         "forbidden": _("This action is available to coordinators only."),
         "unknown_school": _("This school is not in the directory."),
@@ -71,16 +79,26 @@ async def accept_invitation(
 ) -> None:
     """Redeem `code` for `user` and tell them what they now are (or why not)."""
     try:
-        invitation = await redeem(session, user, code)
+        redeemed = await redeem(session, user, code)
     except InvitationError as refused:
         text, markup = refusal(refused.code), None
     else:
         await session.commit()  # the role is granted before the person is told so
+        invitation = redeemed.invitation
         if invitation.role is Role.teacher:
             school = await session.get(School, invitation.school_id) if invitation.school_id else None
             text = _(
                 "You are now a teacher of {school}.\n\nWhich classes do you lead? Tap the grades, then «Done»."
             ).format(school=html.escape(school.name if school else "?"))
+            if redeemed.left_school_id is not None:
+                left = await session.get(School, redeemed.left_school_id)
+                text = (
+                    _("You are no longer a teacher of {school}: its classes have been removed.").format(
+                        school=html.escape(left.name if left else "?")
+                    )
+                    + "\n"
+                    + text
+                )
             markup = class_keyboard(await teacher_grades(session, user))
         else:
             muni = (

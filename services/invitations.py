@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Invitation, Municipality, Role, School, User, UserRole
+from models import Invitation, Municipality, Role, School, TeacherClass, User, UserRole
 from models.base import utcnow
-from services.people import INVITATION, Profile, record_role_change
+from services.people import INVITATION, MOVED, Profile, record_role_change
 
 INVITABLE = (Role.teacher, Role.coordinator)
 DEFAULT_DAYS = 7
@@ -172,8 +173,18 @@ async def grant_role(
     return existing
 
 
-async def redeem(session: AsyncSession, user: User, code: str) -> Invitation:
+@dataclass(frozen=True)
+class Redeemed:
+    invitation: Invitation
+    left_school_id: int | None = None  # a teacher who moved: the school they are no longer a teacher of
+
+
+async def redeem(session: AsyncSession, user: User, code: str) -> Redeemed:
     """Use an invitation: grant its role in its scope, once per user, within its limits.
+
+    A role already held is never narrowed: a coordinator (an admin above all) keeps their scope and the
+    link is declined without being used up. A teacher of another school moves to the invitation's school:
+    the old school is recorded as left (`moved`) and its classes are removed.
 
     The use counter is bumped with a guarded UPDATE so two people racing for the last use cannot both win.
     """
@@ -185,17 +196,20 @@ async def redeem(session: AsyncSession, user: User, code: str) -> Invitation:
         raise InvitationError(problem)
     assert invitation is not None
     held = await session.scalar(
-        select(UserRole).where(
-            UserRole.user_id == user.id,
-            UserRole.role == invitation.role,
-            UserRole.school_id.is_(invitation.school_id)
-            if invitation.school_id is None
-            else UserRole.school_id == invitation.school_id,
-            UserRole.municipality_id == invitation.municipality_id,
-        )
+        select(UserRole)
+        .where(UserRole.user_id == user.id, UserRole.role == invitation.role)
+        .order_by(UserRole.id)
     )
+    left_school: int | None = None
     if held is not None:
-        raise InvitationError("already")
+        if held.municipality_id == invitation.municipality_id and held.school_id == invitation.school_id:
+            raise InvitationError("already")
+        if invitation.role is Role.coordinator:
+            # A coordinator's scope is never changed by a link: an admin (every municipality) would lose
+            # everything but one, a municipal coordinator their own. The link is not used up.
+            raise InvitationError("wider" if held.municipality_id is None else "other_municipality")
+        # A teacher moving schools: the new school replaces the old one, whose classes no longer apply.
+        left_school = held.school_id
     claimed = await session.execute(
         update(Invitation)
         .where(
@@ -209,6 +223,23 @@ async def redeem(session: AsyncSession, user: User, code: str) -> Invitation:
     if getattr(claimed, "rowcount", 1) != 1:
         raise InvitationError("used_up")
     await session.refresh(invitation)
+    if held is not None:
+        record_role_change(
+            session,
+            user.id,
+            held.role,
+            "revoke",
+            source=MOVED,
+            municipality_id=held.municipality_id,
+            school_id=held.school_id,
+            actor_id=invitation.created_by,
+            invitation_id=invitation.id,
+        )
+        await session.execute(
+            delete(TeacherClass).where(
+                TeacherClass.user_id == user.id, TeacherClass.school_id.is_distinct_from(invitation.school_id)
+            )
+        )
     await grant_role(
         session,
         user,
@@ -219,4 +250,4 @@ async def redeem(session: AsyncSession, user: User, code: str) -> Invitation:
         source=INVITATION,
         invitation_id=invitation.id,
     )
-    return invitation
+    return Redeemed(invitation, left_school)
