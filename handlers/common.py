@@ -33,6 +33,7 @@ COMMANDS: list[tuple[str, LazyProxy, frozenset[Role] | None]] = [
     ("forget", __("delete all your data"), None),
     ("invite", __("invitation link for a teacher or coordinator"), frozenset({Role.coordinator})),
     ("invites", __("active invitations, revoke"), frozenset({Role.coordinator})),
+    ("roles", __("teachers and coordinators, take a role away"), frozenset({Role.coordinator})),
     ("import", __("load schools, organisations, pupil counts"), frozenset({Role.coordinator})),
     ("my", __("my upcoming events and sign-ups"), None),
     ("events", __("change or cancel my events"), frozenset({Role.coordinator, Role.teacher})),

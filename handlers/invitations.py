@@ -3,32 +3,39 @@ municipality), lists and revokes them; anyone who opens a link gets the role if 
 
 from __future__ import annotations
 
+import contextlib
 import html
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.audience_callbacks import InviteCb, ProfileCb
+from bot.audience_callbacks import InviteCb, ProfileCb, RoleCb
 from bot.filters import HasRole
 from handlers.keyboards import rows
 from models import Invitation, Municipality, Role, School, User
 from services import directory
 from services.invitations import (
     MAX_USES_CHOICES,
+    HeldRole,
     InvitationError,
     active_invitations,
     create_invitation,
+    held_role,
     redeem,
+    revocable_roles,
     revoke_invitation,
+    revoke_role,
 )
 from services.people import Profile
-from services.profiles import teacher_grades
+from services.profiles import teacher_grades, teacher_grades_of
 
 router = Router(name="invitations")
 
@@ -47,6 +54,7 @@ def refusal(code: str) -> str:
         "expired": _("This invitation has expired. Ask your coordinator for a new one."),
         "used_up": _("This invitation has already been used. Ask your coordinator for a new one."),
         "already": _("You already hold this role."),
+        "role_gone": _("This person no longer holds this role."),
         "wider": _(
             "You already serve every municipality as a coordinator; this link would narrow that, "
             "so it has not been used."
@@ -299,12 +307,103 @@ async def revoke(
     await query.answer(_("Revoked: the link no longer works."), show_alert=True)
 
 
-@router.message(Command("invite", "invites"))
+async def _role_name(session: AsyncSession, held: HeldRole) -> str:
+    """«teacher of <school>» or «coordinator of <municipality>», in the current language."""
+    role = held.role
+    if role.role is Role.teacher:
+        school = await session.get(School, role.school_id) if role.school_id else None
+        return _("teacher of {school}").format(school=html.escape(school.name if school else "?"))
+    muni = await session.get(Municipality, role.municipality_id) if role.municipality_id else None
+    return _("coordinator of {municipality}").format(municipality=html.escape(muni.name if muni else "?"))
+
+
+@router.message(Command("roles"), HasRole(Role.coordinator))
+async def roles(message: Message, session: AsyncSession, profile: Profile) -> None:
+    """Teachers and coordinators within the coordinator's scope, each with «Take away #N»."""
+    held = await revocable_roles(session, profile)
+    if not held:
+        await message.answer(
+            _("There are no teachers or coordinators in your area yet. Invite them with /invite.")
+        )
+        return
+    lines = [_("<b>Teachers and coordinators</b>"), ""]
+    buttons = []
+    for number, item in enumerate(held, start=1):
+        name = await _role_name(session, item)
+        if item.role.role is Role.teacher:
+            grades = await teacher_grades_of(session, item.role.user_id)
+            if grades:
+                name += "; " + _("classes: {grades}").format(grades=", ".join(map(str, grades)))
+        lines.append(_("{n}. {role} — Telegram id {id}").format(n=number, role=name, id=item.telegram_id))
+        buttons.append(
+            (_("Take away #{n}").format(n=number), RoleCb(action="ask", value=item.role.id).pack())
+        )
+    lines += ["", _("A role taken away is recorded, and the person is told.")]
+    await message.answer("\n".join(lines), reply_markup=rows(buttons, width=2))
+
+
+@router.callback_query(RoleCb.filter(F.action == "ask"), HasRole(Role.coordinator))
+async def role_ask(
+    query: CallbackQuery, callback_data: RoleCb, session: AsyncSession, profile: Profile
+) -> None:
+    try:
+        held = await held_role(session, profile, callback_data.value)
+    except InvitationError as refused:
+        await query.answer(refusal(refused.code), show_alert=True)
+        return
+    await _edit(
+        query,
+        _("Take away the role «{role}» from Telegram id {id}? They will be told.").format(
+            role=await _role_name(session, held), id=held.telegram_id
+        ),
+        rows(
+            [
+                (_("Yes, take it away"), RoleCb(action="yes", value=held.role.id).pack()),
+                (_("No"), RoleCb(action="no").pack()),
+            ],
+            width=2,
+        ),
+    )
+
+
+@router.callback_query(RoleCb.filter(F.action == "no"), HasRole(Role.coordinator))
+async def role_keep(query: CallbackQuery) -> None:
+    await _edit(query, _("Nothing was changed."))
+
+
+@router.callback_query(RoleCb.filter(F.action == "yes"), HasRole(Role.coordinator))
+async def role_revoke(
+    query: CallbackQuery, callback_data: RoleCb, session: AsyncSession, profile: Profile, bot: Bot, i18n: I18n
+) -> None:
+    try:
+        held = await held_role(session, profile, callback_data.value)
+    except InvitationError as refused:
+        await query.answer(refusal(refused.code), show_alert=True)
+        return
+    name = await _role_name(session, held)
+    with i18n.use_locale(held.language or i18n.default_locale):
+        notice = _(
+            "A coordinator has taken away your role: {role}. Your other roles and subscriptions stay as they were."
+        ).format(role=await _role_name(session, held))
+    await revoke_role(session, profile, callback_data.value)
+    await session.commit()  # taken away before anyone is told so
+    await _edit(
+        query,
+        _("Done: the role «{role}» has been taken away from Telegram id {id}.").format(
+            role=name, id=held.telegram_id
+        ),
+    )
+    with contextlib.suppress(TelegramAPIError):  # a person who blocked the bot is simply not told
+        await bot.send_message(held.telegram_id, notice)
+
+
+@router.message(Command("invite", "invites", "roles"))
 async def not_coordinator(message: Message) -> None:
     await message.answer(_("This command is available to coordinators only."))
 
 
 @router.callback_query(InviteCb.filter())
+@router.callback_query(RoleCb.filter())
 async def invite_refused(query: CallbackQuery) -> None:
     """Someone without the role, or a step that is over: refuse and change nothing."""
     await query.answer(_("This button is out of date or not available to you."), show_alert=True)

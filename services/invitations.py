@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Invitation, Municipality, Role, School, TeacherClass, User, UserRole
 from models.base import utcnow
-from services.people import INVITATION, MOVED, Profile, record_role_change
+from services.people import INVITATION, MOVED, REVOKED, Profile, record_role_change
 
 INVITABLE = (Role.teacher, Role.coordinator)
 DEFAULT_DAYS = 7
@@ -251,3 +251,83 @@ async def redeem(session: AsyncSession, user: User, code: str) -> Redeemed:
         invitation_id=invitation.id,
     )
     return Redeemed(invitation, left_school)
+
+
+@dataclass(frozen=True)
+class HeldRole:
+    """A teacher or coordinator role as the /roles screen shows it (people are known by Telegram id)."""
+
+    role: UserRole
+    telegram_id: int
+    language: str | None
+
+
+def _revocable(actor: Profile, role: UserRole) -> bool:
+    """Teacher and municipal coordinator roles inside the actor's scope, never their own.
+
+    Admins' global role comes from ADMIN_IDS and goes with it (`revoke_former_admins`), not from here.
+    """
+    if role.role not in INVITABLE or role.user_id == actor.user.id:
+        return False
+    if role.role is Role.coordinator and role.municipality_id is None:
+        return False
+    return may_manage(actor, role.municipality_id)
+
+
+async def revocable_roles(session: AsyncSession, actor: Profile) -> list[HeldRole]:
+    if not actor.has(Role.coordinator):
+        return []
+    query = (
+        select(UserRole, User.telegram_id, User.language)
+        .join(User, User.id == UserRole.user_id)
+        .where(UserRole.role.in_(INVITABLE))
+        .order_by(UserRole.role, UserRole.municipality_id, UserRole.school_id, UserRole.id)
+    )
+    if actor.coordinator_municipality_id is not None:
+        query = query.where(UserRole.municipality_id == actor.coordinator_municipality_id)
+    held = (await session.execute(query)).all()
+    return [
+        HeldRole(role, telegram_id, language)
+        for role, telegram_id, language in held
+        if _revocable(actor, role)
+    ]
+
+
+async def held_role(session: AsyncSession, actor: Profile, user_role_id: int) -> HeldRole:
+    """The role the actor may take away, or InvitationError (unknown / forbidden)."""
+    if not actor.has(Role.coordinator):
+        raise InvitationError("forbidden")
+    found = (
+        await session.execute(
+            select(UserRole, User.telegram_id, User.language)
+            .join(User, User.id == UserRole.user_id)
+            .where(UserRole.id == user_role_id)
+        )
+    ).first()
+    if found is None:
+        raise InvitationError("role_gone")
+    role, telegram_id, language = found
+    if not _revocable(actor, role):
+        raise InvitationError("forbidden")
+    return HeldRole(role, telegram_id, language)
+
+
+async def revoke_role(session: AsyncSession, actor: Profile, user_role_id: int) -> HeldRole:
+    """Take a teacher or coordinator role away (a teacher's classes go with it) and record it."""
+    held = await held_role(session, actor, user_role_id)
+    role = held.role
+    if role.role is Role.teacher:
+        await session.execute(delete(TeacherClass).where(TeacherClass.user_id == role.user_id))
+    record_role_change(
+        session,
+        role.user_id,
+        role.role,
+        "revoke",
+        source=REVOKED,
+        municipality_id=role.municipality_id,
+        school_id=role.school_id,
+        actor_id=actor.user.id,
+    )
+    await session.delete(role)
+    await session.flush()
+    return held

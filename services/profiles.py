@@ -126,7 +126,11 @@ async def teacher_school(session: AsyncSession, user: User) -> School | None:
 
 
 async def teacher_grades(session: AsyncSession, user: User) -> list[int]:
-    query = select(TeacherClass.grade).where(TeacherClass.user_id == user.id).order_by(TeacherClass.grade)
+    return await teacher_grades_of(session, user.id)
+
+
+async def teacher_grades_of(session: AsyncSession, user_id: int) -> list[int]:
+    query = select(TeacherClass.grade).where(TeacherClass.user_id == user_id).order_by(TeacherClass.grade)
     return list((await session.scalars(query)).all())
 
 
