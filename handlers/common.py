@@ -23,7 +23,7 @@ COMMANDS: list[tuple[str, LazyProxy, frozenset[Role] | None]] = [
     ("start", __("sign up or see your subscription"), None),
     ("help", __("what I can do"), None),
     ("cancel", __("stop the current dialog"), None),
-    ("new_event", __("create and publish an event"), frozenset({Role.coordinator})),
+    ("new_event", __("create and publish an event"), frozenset({Role.coordinator, Role.teacher})),
     ("stats", __("events and answers"), frozenset({Role.coordinator, Role.teacher})),
     ("export", __("participation report as a spreadsheet"), frozenset({Role.coordinator, Role.teacher})),
     # audience (issue 3)
@@ -70,9 +70,12 @@ async def cancel(message: Message, state: FSMContext) -> None:
     await message.answer(_("Cancelled. Nothing was changed."))
 
 
-@router.message(
-    Command("new_event", "stats", "export", "import", "plan", "events", "attendance", "invite", "invites")
-)
+@router.message(Command("new_event", "stats", "export", "events", "attendance"))
+async def teachers_and_coordinators_only(message: Message) -> None:
+    await message.answer(_("This command is available to teachers and coordinators only."))
+
+
+@router.message(Command("import", "plan", "invite", "invites", "roles"))
 async def coordinators_only(message: Message) -> None:
     await message.answer(_("This command is available to coordinators only."))
 

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.audience_callbacks import InviteCb, ProfileCb, RoleCb
 from bot.filters import HasRole
+from bot.settings import Settings
 from handlers.keyboards import rows
 from models import Invitation, Municipality, Role, School, User
 from services import directory
@@ -223,6 +224,7 @@ async def invite_uses(
     session: AsyncSession,
     profile: Profile,
     bot: Bot,
+    settings: Settings,
 ) -> None:
     data = await state.get_data()
     if "role" not in data or callback_data.value not in MAX_USES_CHOICES:
@@ -245,13 +247,14 @@ async def invite_uses(
     await session.commit()
     await _edit(
         query,
-        await describe(session, invitation, bot)
+        await describe(session, invitation, bot, settings.zone)
         + "\n\n"
         + _("Send this link to the person. Revoke it with /invites."),
     )
 
 
-async def describe(session: AsyncSession, invitation: Invitation, bot: Bot) -> str:
+async def describe(session: AsyncSession, invitation: Invitation, bot: Bot, default_zone: ZoneInfo) -> str:
+    """The link and its limits; times in the municipality's zone (TIMEZONE when it has none)."""
     me = await bot.me()
     link = f"https://t.me/{me.username}?start={invitation.code}"
     if invitation.role is Role.teacher and invitation.school_id:
@@ -264,7 +267,7 @@ async def describe(session: AsyncSession, invitation: Invitation, bot: Bot) -> s
             else None
         )
         what = _("coordinator of {municipality}").format(municipality=html.escape(muni.name if muni else "?"))
-    zone = ZoneInfo("Europe/Moscow")
+    zone = default_zone
     if invitation.municipality_id:
         muni = await session.get(Municipality, invitation.municipality_id)
         if muni is not None:
@@ -279,7 +282,9 @@ async def describe(session: AsyncSession, invitation: Invitation, bot: Bot) -> s
 
 
 @router.message(Command("invites"), HasRole(Role.coordinator))
-async def invites(message: Message, session: AsyncSession, profile: Profile, bot: Bot) -> None:
+async def invites(
+    message: Message, session: AsyncSession, profile: Profile, bot: Bot, settings: Settings
+) -> None:
     items = await active_invitations(session, profile)
     if not items:
         await message.answer(_("There are no active invitations. Create one with /invite."))
@@ -287,7 +292,7 @@ async def invites(message: Message, session: AsyncSession, profile: Profile, bot
     lines = [_("<b>Active invitations</b>")]
     buttons = []
     for number, invitation in enumerate(items, start=1):
-        lines.append(f"{number}. " + await describe(session, invitation, bot))
+        lines.append(f"{number}. " + await describe(session, invitation, bot, settings.zone))
         buttons.append(
             (_("Revoke #{n}").format(n=number), InviteCb(step="revoke", value=invitation.id).pack())
         )

@@ -320,3 +320,24 @@ async def test_a_teacher_moving_schools_leaves_the_old_school_and_its_classes(ap
     assert await rows(app, select(TeacherClass.school_id, TeacherClass.grade)) == [(school_b, 5)]
     profile = await send_and_wait(teacher, "/profile")
     assert f"Педагог: {SCHOOL_B}; классы: 5" in profile and SCHOOL_A not in profile
+
+
+async def test_valid_until_falls_back_to_the_timezone_setting(app):
+    """An invitation without a municipality (none is made today, but the text must not assume Moscow)."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from handlers.invitations import describe
+
+    invitation = Invitation(
+        code="abc",
+        role=Role.coordinator,
+        municipality_id=None,
+        expires_at=datetime(2030, 1, 1, 0, 0, tzinfo=UTC),
+        max_uses=1,
+        uses=0,
+    )
+    async with app.sessions() as session:
+        with app.i18n.context(), app.i18n.use_locale("en"):
+            text = await describe(session, invitation, app.bot, ZoneInfo("Asia/Vladivostok"))
+    assert "Valid until 01.01.2030 10:00" in text
