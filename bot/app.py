@@ -40,6 +40,7 @@ from scheduler.monthly import add_monthly_summary_job
 from services import report_summary
 from services.broadcasts import ReportRefresher
 from services.delivery import Delivery
+from services.people import revoke_former_admins
 
 log = logging.getLogger(__name__)
 
@@ -59,29 +60,52 @@ class App:
     clock: Clock = field(default_factory=SystemClock)
     event_jobs: EventJobs | None = None
     order: PerUserOrderMiddleware | None = None  # knows whether an update is still being handled
+    prepared: bool = False
 
     async def prepare(self) -> None:
-        """Migrate the database and set the command menu; safe to run on every start."""
+        """Migrate the database and set the command menu; safe to run on every start.
+
+        `start()` runs it unless it has run already (the sandbox and the tests prepare first, to seed data).
+        """
         await upgrade(self.engine)
         # After an upgrade that adds report summaries (or a crash), count what is stale now rather than in
         # the first coordinator's /stats.
         async with self.sessions.begin() as session:
             await report_summary.refresh(session)
+        # An id taken out of ADMIN_IDS is an admin no more (recorded in role_changes).
+        async with self.sessions.begin() as session:
+            gone = await revoke_former_admins(session, self.settings.admin_ids)
+        if gone:
+            log.info("ADMIN_IDS: %d former admin(s) lost the global coordinator role", len(gone))
         for language in LANGUAGES:
             await self.bot.set_my_commands(
                 bot_commands(self.i18n, language),
                 scope=BotCommandScopeDefault(),
                 language_code=None if language == self.i18n.default_locale else language,
             )
+        self.prepared = True
 
     async def start(self) -> None:
-        await self.prepare()
+        if not self.prepared:
+            await self.prepare()
         self.scheduler.start()
         self._polling = asyncio.create_task(
             self.dispatcher.start_polling(
                 self.bot, handle_signals=False, close_bot_session=False, polling_timeout=10
             )
         )
+
+    async def _finish_running_jobs(self, timeout: float = 5.0) -> None:
+        """Let a job that is running (an outbox pass, reminders) end before the engine goes away.
+
+        APScheduler's asyncio executor would cancel it mid-query on shutdown (a traceback on Ctrl-C); no new
+        run starts once paused. Its running tasks are not public API, hence the defensive getattr.
+        """
+        self.scheduler.pause()
+        executor = getattr(self.scheduler, "_executors", {}).get("default")
+        running = [f for f in getattr(executor, "_pending_futures", ()) if not f.done()]
+        if running:
+            await asyncio.wait(running, timeout=timeout)
 
     async def run_forever(self) -> None:
         await self.start()
@@ -90,6 +114,7 @@ class App:
 
     async def stop(self) -> None:
         if self.scheduler.running:
+            await self._finish_running_jobs()
             self.scheduler.shutdown(wait=False)
         if self._polling is not None:
             with contextlib.suppress(RuntimeError):

@@ -34,3 +34,10 @@ class PrivacyCb(CallbackData, prefix="pv"):
 
 class ImportCb(CallbackData, prefix="im"):
     action: str
+
+
+class RoleCb(CallbackData, prefix="rl"):
+    """The coordinator's /roles screen: `ask` (confirm), `yes` or `no`, with a user_roles id."""
+
+    action: str
+    value: int = 0

@@ -53,9 +53,13 @@ class Settings(BaseSettings):
             for part in parts:
                 if not part.lstrip("-").isdigit():
                     raise ValueError(f"{part!r} is not a numeric Telegram id")
+                if int(part) <= 0:
+                    raise ValueError(f"{part!r} is not a Telegram user id (they are positive)")
             return [int(p) for p in parts]
         if isinstance(value, int):
-            return [value]
+            value = [value]
+        if isinstance(value, list) and any(isinstance(v, int) and v <= 0 for v in value):
+            raise ValueError("Telegram user ids are positive")
         return value
 
     @field_validator("reminder_offsets", mode="before")

@@ -23,7 +23,7 @@ COMMANDS: list[tuple[str, LazyProxy, frozenset[Role] | None]] = [
     ("start", __("sign up or see your subscription"), None),
     ("help", __("what I can do"), None),
     ("cancel", __("stop the current dialog"), None),
-    ("new_event", __("create and publish an event"), frozenset({Role.coordinator})),
+    ("new_event", __("create and publish an event"), frozenset({Role.coordinator, Role.teacher})),
     ("stats", __("events and answers"), frozenset({Role.coordinator, Role.teacher})),
     ("export", __("participation report as a spreadsheet"), frozenset({Role.coordinator, Role.teacher})),
     # audience (issue 3)
@@ -33,6 +33,7 @@ COMMANDS: list[tuple[str, LazyProxy, frozenset[Role] | None]] = [
     ("forget", __("delete all your data"), None),
     ("invite", __("invitation link for a teacher or coordinator"), frozenset({Role.coordinator})),
     ("invites", __("active invitations, revoke"), frozenset({Role.coordinator})),
+    ("roles", __("teachers and coordinators, take a role away"), frozenset({Role.coordinator})),
     ("import", __("load schools, organisations, pupil counts"), frozenset({Role.coordinator})),
     ("my", __("my upcoming events and sign-ups"), None),
     ("events", __("change or cancel my events"), frozenset({Role.coordinator, Role.teacher})),
@@ -69,9 +70,12 @@ async def cancel(message: Message, state: FSMContext) -> None:
     await message.answer(_("Cancelled. Nothing was changed."))
 
 
-@router.message(
-    Command("new_event", "stats", "export", "import", "plan", "events", "attendance", "invite", "invites")
-)
+@router.message(Command("new_event", "stats", "export", "events", "attendance"))
+async def teachers_and_coordinators_only(message: Message) -> None:
+    await message.answer(_("This command is available to teachers and coordinators only."))
+
+
+@router.message(Command("import", "plan", "invite", "invites", "roles"))
 async def coordinators_only(message: Message) -> None:
     await message.answer(_("This command is available to coordinators only."))
 

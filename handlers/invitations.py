@@ -3,32 +3,40 @@ municipality), lists and revokes them; anyone who opens a link gets the role if 
 
 from __future__ import annotations
 
+import contextlib
 import html
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.audience_callbacks import InviteCb, ProfileCb
+from bot.audience_callbacks import InviteCb, ProfileCb, RoleCb
 from bot.filters import HasRole
+from bot.settings import Settings
 from handlers.keyboards import rows
 from models import Invitation, Municipality, Role, School, User
 from services import directory
 from services.invitations import (
     MAX_USES_CHOICES,
+    HeldRole,
     InvitationError,
     active_invitations,
     create_invitation,
+    held_role,
     redeem,
+    revocable_roles,
     revoke_invitation,
+    revoke_role,
 )
 from services.people import Profile
-from services.profiles import teacher_grades
+from services.profiles import teacher_grades, teacher_grades_of
 
 router = Router(name="invitations")
 
@@ -47,6 +55,15 @@ def refusal(code: str) -> str:
         "expired": _("This invitation has expired. Ask your coordinator for a new one."),
         "used_up": _("This invitation has already been used. Ask your coordinator for a new one."),
         "already": _("You already hold this role."),
+        "role_gone": _("This person no longer holds this role."),
+        "wider": _(
+            "You already serve every municipality as a coordinator; this link would narrow that, "
+            "so it has not been used."
+        ),
+        "other_municipality": _(
+            "You are already a coordinator of another municipality; a link does not change that, "
+            "so it has not been used. Ask a coordinator to take your role away first (/roles)."
+        ),
         "no_consent": _("Please agree to the processing of data first: send /start."),
         "forbidden": _("This action is available to coordinators only."),
         "unknown_school": _("This school is not in the directory."),
@@ -71,16 +88,26 @@ async def accept_invitation(
 ) -> None:
     """Redeem `code` for `user` and tell them what they now are (or why not)."""
     try:
-        invitation = await redeem(session, user, code)
+        redeemed = await redeem(session, user, code)
     except InvitationError as refused:
         text, markup = refusal(refused.code), None
     else:
         await session.commit()  # the role is granted before the person is told so
+        invitation = redeemed.invitation
         if invitation.role is Role.teacher:
             school = await session.get(School, invitation.school_id) if invitation.school_id else None
             text = _(
                 "You are now a teacher of {school}.\n\nWhich classes do you lead? Tap the grades, then «Done»."
             ).format(school=html.escape(school.name if school else "?"))
+            if redeemed.left_school_id is not None:
+                left = await session.get(School, redeemed.left_school_id)
+                text = (
+                    _("You are no longer a teacher of {school}: its classes have been removed.").format(
+                        school=html.escape(left.name if left else "?")
+                    )
+                    + "\n"
+                    + text
+                )
             markup = class_keyboard(await teacher_grades(session, user))
         else:
             muni = (
@@ -197,6 +224,7 @@ async def invite_uses(
     session: AsyncSession,
     profile: Profile,
     bot: Bot,
+    settings: Settings,
 ) -> None:
     data = await state.get_data()
     if "role" not in data or callback_data.value not in MAX_USES_CHOICES:
@@ -219,13 +247,14 @@ async def invite_uses(
     await session.commit()
     await _edit(
         query,
-        await describe(session, invitation, bot)
+        await describe(session, invitation, bot, settings.zone)
         + "\n\n"
         + _("Send this link to the person. Revoke it with /invites."),
     )
 
 
-async def describe(session: AsyncSession, invitation: Invitation, bot: Bot) -> str:
+async def describe(session: AsyncSession, invitation: Invitation, bot: Bot, default_zone: ZoneInfo) -> str:
+    """The link and its limits; times in the municipality's zone (TIMEZONE when it has none)."""
     me = await bot.me()
     link = f"https://t.me/{me.username}?start={invitation.code}"
     if invitation.role is Role.teacher and invitation.school_id:
@@ -238,7 +267,7 @@ async def describe(session: AsyncSession, invitation: Invitation, bot: Bot) -> s
             else None
         )
         what = _("coordinator of {municipality}").format(municipality=html.escape(muni.name if muni else "?"))
-    zone = ZoneInfo("Europe/Moscow")
+    zone = default_zone
     if invitation.municipality_id:
         muni = await session.get(Municipality, invitation.municipality_id)
         if muni is not None:
@@ -253,7 +282,9 @@ async def describe(session: AsyncSession, invitation: Invitation, bot: Bot) -> s
 
 
 @router.message(Command("invites"), HasRole(Role.coordinator))
-async def invites(message: Message, session: AsyncSession, profile: Profile, bot: Bot) -> None:
+async def invites(
+    message: Message, session: AsyncSession, profile: Profile, bot: Bot, settings: Settings
+) -> None:
     items = await active_invitations(session, profile)
     if not items:
         await message.answer(_("There are no active invitations. Create one with /invite."))
@@ -261,7 +292,7 @@ async def invites(message: Message, session: AsyncSession, profile: Profile, bot
     lines = [_("<b>Active invitations</b>")]
     buttons = []
     for number, invitation in enumerate(items, start=1):
-        lines.append(f"{number}. " + await describe(session, invitation, bot))
+        lines.append(f"{number}. " + await describe(session, invitation, bot, settings.zone))
         buttons.append(
             (_("Revoke #{n}").format(n=number), InviteCb(step="revoke", value=invitation.id).pack())
         )
@@ -281,12 +312,103 @@ async def revoke(
     await query.answer(_("Revoked: the link no longer works."), show_alert=True)
 
 
-@router.message(Command("invite", "invites"))
+async def _role_name(session: AsyncSession, held: HeldRole) -> str:
+    """«teacher of <school>» or «coordinator of <municipality>», in the current language."""
+    role = held.role
+    if role.role is Role.teacher:
+        school = await session.get(School, role.school_id) if role.school_id else None
+        return _("teacher of {school}").format(school=html.escape(school.name if school else "?"))
+    muni = await session.get(Municipality, role.municipality_id) if role.municipality_id else None
+    return _("coordinator of {municipality}").format(municipality=html.escape(muni.name if muni else "?"))
+
+
+@router.message(Command("roles"), HasRole(Role.coordinator))
+async def roles(message: Message, session: AsyncSession, profile: Profile) -> None:
+    """Teachers and coordinators within the coordinator's scope, each with «Take away #N»."""
+    held = await revocable_roles(session, profile)
+    if not held:
+        await message.answer(
+            _("There are no teachers or coordinators in your area yet. Invite them with /invite.")
+        )
+        return
+    lines = [_("<b>Teachers and coordinators</b>"), ""]
+    buttons = []
+    for number, item in enumerate(held, start=1):
+        name = await _role_name(session, item)
+        if item.role.role is Role.teacher:
+            grades = await teacher_grades_of(session, item.role.user_id)
+            if grades:
+                name += "; " + _("classes: {grades}").format(grades=", ".join(map(str, grades)))
+        lines.append(_("{n}. {role} — Telegram id {id}").format(n=number, role=name, id=item.telegram_id))
+        buttons.append(
+            (_("Take away #{n}").format(n=number), RoleCb(action="ask", value=item.role.id).pack())
+        )
+    lines += ["", _("A role taken away is recorded, and the person is told.")]
+    await message.answer("\n".join(lines), reply_markup=rows(buttons, width=2))
+
+
+@router.callback_query(RoleCb.filter(F.action == "ask"), HasRole(Role.coordinator))
+async def role_ask(
+    query: CallbackQuery, callback_data: RoleCb, session: AsyncSession, profile: Profile
+) -> None:
+    try:
+        held = await held_role(session, profile, callback_data.value)
+    except InvitationError as refused:
+        await query.answer(refusal(refused.code), show_alert=True)
+        return
+    await _edit(
+        query,
+        _("Take away the role «{role}» from Telegram id {id}? They will be told.").format(
+            role=await _role_name(session, held), id=held.telegram_id
+        ),
+        rows(
+            [
+                (_("Yes, take it away"), RoleCb(action="yes", value=held.role.id).pack()),
+                (_("No"), RoleCb(action="no").pack()),
+            ],
+            width=2,
+        ),
+    )
+
+
+@router.callback_query(RoleCb.filter(F.action == "no"), HasRole(Role.coordinator))
+async def role_keep(query: CallbackQuery) -> None:
+    await _edit(query, _("Nothing was changed."))
+
+
+@router.callback_query(RoleCb.filter(F.action == "yes"), HasRole(Role.coordinator))
+async def role_revoke(
+    query: CallbackQuery, callback_data: RoleCb, session: AsyncSession, profile: Profile, bot: Bot, i18n: I18n
+) -> None:
+    try:
+        held = await held_role(session, profile, callback_data.value)
+    except InvitationError as refused:
+        await query.answer(refusal(refused.code), show_alert=True)
+        return
+    name = await _role_name(session, held)
+    with i18n.use_locale(held.language or i18n.default_locale):
+        notice = _(
+            "A coordinator has taken away your role: {role}. Your other roles and subscriptions stay as they were."
+        ).format(role=await _role_name(session, held))
+    await revoke_role(session, profile, callback_data.value)
+    await session.commit()  # taken away before anyone is told so
+    await _edit(
+        query,
+        _("Done: the role «{role}» has been taken away from Telegram id {id}.").format(
+            role=name, id=held.telegram_id
+        ),
+    )
+    with contextlib.suppress(TelegramAPIError):  # a person who blocked the bot is simply not told
+        await bot.send_message(held.telegram_id, notice)
+
+
+@router.message(Command("invite", "invites", "roles"))
 async def not_coordinator(message: Message) -> None:
     await message.answer(_("This command is available to coordinators only."))
 
 
 @router.callback_query(InviteCb.filter())
+@router.callback_query(RoleCb.filter())
 async def invite_refused(query: CallbackQuery) -> None:
     """Someone without the role, or a step that is over: refuse and change nothing."""
     await query.answer(_("This button is out of date or not available to you."), show_alert=True)

@@ -133,4 +133,8 @@ class RoleChange(Base):
     school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id", ondelete="SET NULL"))
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     invitation_id: Mapped[int | None] = mapped_column(ForeignKey("invitations.id", ondelete="SET NULL"))
+    # How it came about (migration 0010): admin_ids (the ADMIN_IDS setting, no actor), invitation,
+    # self (a pupil or parent signing up), moved (a teacher's old school, left for an invitation's new one),
+    # revoked (by a coordinator, the actor). NULL on rows older than 0010.
+    source: Mapped[str | None] = mapped_column(String(16))
     at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Invitation, Municipality, Role, RoleChange, School, User, UserRole
+from models import Invitation, Municipality, Role, School, TeacherClass, User, UserRole
 from models.base import utcnow
-from services.people import Profile
+from services.people import INVITATION, MOVED, REVOKED, Profile, record_role_change
 
 INVITABLE = (Role.teacher, Role.coordinator)
 DEFAULT_DAYS = 7
@@ -135,6 +136,7 @@ async def grant_role(
     municipality_id: int | None,
     school_id: int | None,
     actor_id: int | None,
+    source: str,
     invitation_id: int | None = None,
 ) -> UserRole:
     """Give a role (or re-scope one already held) and record who did it and when."""
@@ -156,24 +158,33 @@ async def grant_role(
         existing.school_id = school_id
         existing.granted_by = actor_id
         existing.granted_at = utcnow()
-    session.add(
-        RoleChange(
-            user_id=user.id,
-            role=role,
-            action="grant",
-            municipality_id=municipality_id,
-            school_id=school_id,
-            actor_id=actor_id,
-            invitation_id=invitation_id,
-            at=utcnow(),
-        )
+    record_role_change(
+        session,
+        user.id,
+        role,
+        "grant",
+        source=source,
+        municipality_id=municipality_id,
+        school_id=school_id,
+        actor_id=actor_id,
+        invitation_id=invitation_id,
     )
     await session.flush()
     return existing
 
 
-async def redeem(session: AsyncSession, user: User, code: str) -> Invitation:
+@dataclass(frozen=True)
+class Redeemed:
+    invitation: Invitation
+    left_school_id: int | None = None  # a teacher who moved: the school they are no longer a teacher of
+
+
+async def redeem(session: AsyncSession, user: User, code: str) -> Redeemed:
     """Use an invitation: grant its role in its scope, once per user, within its limits.
+
+    A role already held is never narrowed: a coordinator (an admin above all) keeps their scope and the
+    link is declined without being used up. A teacher of another school moves to the invitation's school:
+    the old school is recorded as left (`moved`) and its classes are removed.
 
     The use counter is bumped with a guarded UPDATE so two people racing for the last use cannot both win.
     """
@@ -185,17 +196,20 @@ async def redeem(session: AsyncSession, user: User, code: str) -> Invitation:
         raise InvitationError(problem)
     assert invitation is not None
     held = await session.scalar(
-        select(UserRole).where(
-            UserRole.user_id == user.id,
-            UserRole.role == invitation.role,
-            UserRole.school_id.is_(invitation.school_id)
-            if invitation.school_id is None
-            else UserRole.school_id == invitation.school_id,
-            UserRole.municipality_id == invitation.municipality_id,
-        )
+        select(UserRole)
+        .where(UserRole.user_id == user.id, UserRole.role == invitation.role)
+        .order_by(UserRole.id)
     )
+    left_school: int | None = None
     if held is not None:
-        raise InvitationError("already")
+        if held.municipality_id == invitation.municipality_id and held.school_id == invitation.school_id:
+            raise InvitationError("already")
+        if invitation.role is Role.coordinator:
+            # A coordinator's scope is never changed by a link: an admin (every municipality) would lose
+            # everything but one, a municipal coordinator their own. The link is not used up.
+            raise InvitationError("wider" if held.municipality_id is None else "other_municipality")
+        # A teacher moving schools: the new school replaces the old one, whose classes no longer apply.
+        left_school = held.school_id
     claimed = await session.execute(
         update(Invitation)
         .where(
@@ -209,6 +223,23 @@ async def redeem(session: AsyncSession, user: User, code: str) -> Invitation:
     if getattr(claimed, "rowcount", 1) != 1:
         raise InvitationError("used_up")
     await session.refresh(invitation)
+    if held is not None:
+        record_role_change(
+            session,
+            user.id,
+            held.role,
+            "revoke",
+            source=MOVED,
+            municipality_id=held.municipality_id,
+            school_id=held.school_id,
+            actor_id=invitation.created_by,
+            invitation_id=invitation.id,
+        )
+        await session.execute(
+            delete(TeacherClass).where(
+                TeacherClass.user_id == user.id, TeacherClass.school_id.is_distinct_from(invitation.school_id)
+            )
+        )
     await grant_role(
         session,
         user,
@@ -216,6 +247,87 @@ async def redeem(session: AsyncSession, user: User, code: str) -> Invitation:
         municipality_id=invitation.municipality_id,
         school_id=invitation.school_id,
         actor_id=invitation.created_by,
+        source=INVITATION,
         invitation_id=invitation.id,
     )
-    return invitation
+    return Redeemed(invitation, left_school)
+
+
+@dataclass(frozen=True)
+class HeldRole:
+    """A teacher or coordinator role as the /roles screen shows it (people are known by Telegram id)."""
+
+    role: UserRole
+    telegram_id: int
+    language: str | None
+
+
+def _revocable(actor: Profile, role: UserRole) -> bool:
+    """Teacher and municipal coordinator roles inside the actor's scope, never their own.
+
+    Admins' global role comes from ADMIN_IDS and goes with it (`revoke_former_admins`), not from here.
+    """
+    if role.role not in INVITABLE or role.user_id == actor.user.id:
+        return False
+    if role.role is Role.coordinator and role.municipality_id is None:
+        return False
+    return may_manage(actor, role.municipality_id)
+
+
+async def revocable_roles(session: AsyncSession, actor: Profile) -> list[HeldRole]:
+    if not actor.has(Role.coordinator):
+        return []
+    query = (
+        select(UserRole, User.telegram_id, User.language)
+        .join(User, User.id == UserRole.user_id)
+        .where(UserRole.role.in_(INVITABLE))
+        .order_by(UserRole.role, UserRole.municipality_id, UserRole.school_id, UserRole.id)
+    )
+    if actor.coordinator_municipality_id is not None:
+        query = query.where(UserRole.municipality_id == actor.coordinator_municipality_id)
+    held = (await session.execute(query)).all()
+    return [
+        HeldRole(role, telegram_id, language)
+        for role, telegram_id, language in held
+        if _revocable(actor, role)
+    ]
+
+
+async def held_role(session: AsyncSession, actor: Profile, user_role_id: int) -> HeldRole:
+    """The role the actor may take away, or InvitationError (unknown / forbidden)."""
+    if not actor.has(Role.coordinator):
+        raise InvitationError("forbidden")
+    found = (
+        await session.execute(
+            select(UserRole, User.telegram_id, User.language)
+            .join(User, User.id == UserRole.user_id)
+            .where(UserRole.id == user_role_id)
+        )
+    ).first()
+    if found is None:
+        raise InvitationError("role_gone")
+    role, telegram_id, language = found
+    if not _revocable(actor, role):
+        raise InvitationError("forbidden")
+    return HeldRole(role, telegram_id, language)
+
+
+async def revoke_role(session: AsyncSession, actor: Profile, user_role_id: int) -> HeldRole:
+    """Take a teacher or coordinator role away (a teacher's classes go with it) and record it."""
+    held = await held_role(session, actor, user_role_id)
+    role = held.role
+    if role.role is Role.teacher:
+        await session.execute(delete(TeacherClass).where(TeacherClass.user_id == role.user_id))
+    record_role_change(
+        session,
+        role.user_id,
+        role.role,
+        "revoke",
+        source=REVOKED,
+        municipality_id=role.municipality_id,
+        school_id=role.school_id,
+        actor_id=actor.user.id,
+    )
+    await session.delete(role)
+    await session.flush()
+    return held

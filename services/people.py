@@ -11,6 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models import Learner, Role, RoleChange, School, User, UserRole
 from models.base import utcnow
 
+# RoleChange.source: what brought the change about (the actor, when there is one, is RoleChange.actor_id).
+ADMIN_IDS = "admin_ids"  # the ADMIN_IDS setting: granted on the admin's first update, revoked at start-up
+SELF = "self"  # a pupil or parent signing up, or a parent removing their last child
+INVITATION = "invitation"
+MOVED = "moved"  # a teacher's old school, left for the school of a new invitation
+REVOKED = "revoked"  # taken away by a coordinator (/roles)
+
 
 @dataclass(frozen=True)
 class Profile:
@@ -48,7 +55,8 @@ async def load_profile(session: AsyncSession, user: User) -> Profile:
     learners = (
         await session.scalars(select(Learner).where(Learner.user_id == user.id).order_by(Learner.id))
     ).all()
-    coordinator_scope = next((r.municipality_id for r in roles if r.role is Role.coordinator), None)
+    scopes = [r.municipality_id for r in roles if r.role is Role.coordinator]
+    coordinator_scope = None if None in scopes else next(iter(scopes), None)
     return Profile(
         user=user,
         roles=frozenset(r.role for r in roles),
@@ -57,16 +65,79 @@ async def load_profile(session: AsyncSession, user: User) -> Profile:
     )
 
 
+def record_role_change(
+    session: AsyncSession,
+    user_id: int,
+    role: Role,
+    action: str,
+    *,
+    source: str,
+    municipality_id: int | None = None,
+    school_id: int | None = None,
+    actor_id: int | None = None,
+    invitation_id: int | None = None,
+) -> RoleChange:
+    """Every grant or loss of a role is written down: whose, which scope, by whom (or what), when."""
+    change = RoleChange(
+        user_id=user_id,
+        role=role,
+        action=action,
+        municipality_id=municipality_id,
+        school_id=school_id,
+        actor_id=actor_id,
+        invitation_id=invitation_id,
+        source=source,
+        at=utcnow(),
+    )
+    session.add(change)
+    return change
+
+
 async def ensure_admin(session: AsyncSession, user: User, admin_ids: Iterable[int]) -> None:
-    """The first coordinators come from ADMIN_IDS; they serve every municipality."""
+    """The first coordinators come from ADMIN_IDS; they serve every municipality.
+
+    The grant is recorded with no actor and the source `admin_ids` (the setting did it).
+    """
     if user.telegram_id not in set(admin_ids):
         return
-    exists = await session.scalar(
-        select(UserRole.id).where(UserRole.user_id == user.id, UserRole.role == Role.coordinator)
-    )
-    if exists is None:
-        session.add(UserRole(user_id=user.id, role=Role.coordinator, municipality_id=None, granted_by=None))
-        await session.flush()
+    held = (
+        await session.scalars(
+            select(UserRole).where(UserRole.user_id == user.id, UserRole.role == Role.coordinator)
+        )
+    ).all()
+    if any(r.municipality_id is None for r in held):
+        return
+    # A municipal coordinator named in ADMIN_IDS is widened to every municipality (one coordinator role).
+    for narrower in held:
+        await session.delete(narrower)
+    session.add(UserRole(user_id=user.id, role=Role.coordinator, municipality_id=None, granted_by=None))
+    record_role_change(session, user.id, Role.coordinator, "grant", source=ADMIN_IDS)
+    await session.flush()
+
+
+async def revoke_former_admins(session: AsyncSession, admin_ids: Iterable[int]) -> list[int]:
+    """At start-up: whoever holds the global coordinator role but is no longer in ADMIN_IDS loses it.
+
+    Only ADMIN_IDS grants that role (a coordinator invitation is always for a municipality), so an id
+    removed from the setting is an admin no more. Returns the users' Telegram ids.
+    """
+    keep = set(admin_ids)
+    held = (
+        await session.execute(
+            select(UserRole, User.telegram_id)
+            .join(User, User.id == UserRole.user_id)
+            .where(UserRole.role == Role.coordinator, UserRole.municipality_id.is_(None))
+        )
+    ).all()
+    gone = []
+    for role, telegram_id in held:
+        if telegram_id in keep:
+            continue
+        await session.delete(role)
+        record_role_change(session, role.user_id, Role.coordinator, "revoke", source=ADMIN_IDS)
+        gone.append(telegram_id)
+    await session.flush()
+    return gone
 
 
 def give_consent(user: User, language: str) -> None:
@@ -75,38 +146,29 @@ def give_consent(user: User, language: str) -> None:
 
 
 async def register(session: AsyncSession, user: User, role: Role, school: School, grade: int | None) -> None:
-    """Finish onboarding: a student is one learner, a parent adds a child, a teacher is scoped to a school."""
-    if role is Role.coordinator:
-        raise ValueError("coordinators are appointed, not registered")
-    if role in (Role.student, Role.parent) and (grade is None or not 1 <= grade <= 11):
+    """Finish onboarding: a student is one learner, a parent adds a child."""
+    if role not in (Role.student, Role.parent):
+        # Teachers and coordinators come by invitation only (services/invitations.py), always audited.
+        raise ValueError("teachers and coordinators are appointed, not registered")
+    if grade is None or not 1 <= grade <= 11:
         raise ValueError("grade must be 1..11")
     existing = await session.scalar(
         select(UserRole).where(UserRole.user_id == user.id, UserRole.role == role)
     )
     if existing is None:
         session.add(
-            UserRole(
-                user_id=user.id,
-                role=role,
-                school_id=school.id if role is Role.teacher else None,
-                municipality_id=school.municipality_id,
-                granted_by=user.id,
-            )
+            UserRole(user_id=user.id, role=role, municipality_id=school.municipality_id, granted_by=user.id)
         )
         # Every role change is audited, self-chosen ones too (the actor is the user).
-        session.add(
-            RoleChange(
-                user_id=user.id,
-                role=role,
-                action="grant",
-                municipality_id=school.municipality_id,
-                school_id=school.id if role is Role.teacher else None,
-                actor_id=user.id,
-            )
+        record_role_change(
+            session,
+            user.id,
+            role,
+            "grant",
+            source=SELF,
+            municipality_id=school.municipality_id,
+            actor_id=user.id,
         )
-    elif role is Role.teacher:
-        existing.school_id = school.id
-        existing.municipality_id = school.municipality_id
     if role is Role.student:
         assert grade is not None
         # The same pupil, perhaps at a new school or grade: their answers keep pointing at them (the

@@ -11,9 +11,10 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import EventKind, Learner, Role, RoleChange, School, TeacherClass, User, UserRole
+from models import EventKind, Learner, Role, School, TeacherClass, User, UserRole
 from services.invitations import grant_role
 from services.leaving import let_pupils_go
+from services.people import SELF, record_role_change
 
 MAX_CHILDREN = 10
 QUIET_PRESETS: dict[str, tuple[int, int]] = {
@@ -71,6 +72,7 @@ async def add_child(session: AsyncSession, user: User, school: School, grade: in
             municipality_id=school.municipality_id,
             school_id=None,
             actor_id=user.id,
+            source=SELF,
         )
     learner = Learner(user_id=user.id, school_id=school.id, grade=grade, is_self=False)
     session.add(learner)
@@ -100,7 +102,7 @@ async def remove_learner(session: AsyncSession, user: User, learner_id: int) -> 
             delete(UserRole).where(UserRole.user_id == user.id, UserRole.role == Role.parent)
         )
         if getattr(removed, "rowcount", 0):
-            session.add(RoleChange(user_id=user.id, role=Role.parent, action="revoke", actor_id=user.id))
+            record_role_change(session, user.id, Role.parent, "revoke", source=SELF, actor_id=user.id)
         await session.flush()
 
 
@@ -124,7 +126,11 @@ async def teacher_school(session: AsyncSession, user: User) -> School | None:
 
 
 async def teacher_grades(session: AsyncSession, user: User) -> list[int]:
-    query = select(TeacherClass.grade).where(TeacherClass.user_id == user.id).order_by(TeacherClass.grade)
+    return await teacher_grades_of(session, user.id)
+
+
+async def teacher_grades_of(session: AsyncSession, user_id: int) -> list[int]:
+    query = select(TeacherClass.grade).where(TeacherClass.user_id == user_id).order_by(TeacherClass.grade)
     return list((await session.scalars(query)).all())
 
 

@@ -57,14 +57,36 @@ async def test_teacher_by_invitation_with_classes_and_audit(app, emulator):
     audit = await rows(
         app,
         select(
-            RoleChange.role, RoleChange.action, RoleChange.actor_id, RoleChange.invitation_id, RoleChange.at
-        ),
+            RoleChange.user_id,
+            RoleChange.role,
+            RoleChange.action,
+            RoleChange.municipality_id,
+            RoleChange.school_id,
+            RoleChange.actor_id,
+            RoleChange.invitation_id,
+            RoleChange.source,
+            RoleChange.at,
+        ).order_by(RoleChange.id),
     )
     admin_id = await scalar(app, select(User.id).where(User.telegram_id == ADMIN_ID))
-    assert len(audit) == 1
-    role, action, actor, invitation_id, at = audit[0]
-    assert (role, action, actor) == (Role.teacher, "grant", admin_id)
-    assert invitation_id is not None and at is not None
+    teacher_id = await scalar(app, select(User.id).where(User.telegram_id == 5001))
+    invitation_id = await scalar(app, select(Invitation.id))
+    kostroma = await _id(app, Municipality, KOSTROMA)
+    assert len(audit) == 2
+    # The admin's global coordinator role, from ADMIN_IDS on their first update: no actor, no invitation.
+    assert audit[0][:8] == (admin_id, Role.coordinator, "grant", None, None, None, None, "admin_ids")
+    # The teacher's role, by the admin's invitation, in the invitation's scope.
+    assert audit[1][:8] == (
+        teacher_id,
+        Role.teacher,
+        "grant",
+        kostroma,
+        school_a,
+        admin_id,
+        invitation_id,
+        "invitation",
+    )
+    assert audit[0][8] is not None and audit[0][8] <= audit[1][8]
     assert await scalar(app, select(Invitation.uses)) == 1
     # /profile shows the classes.
     profile = await send_and_wait(teacher, "/profile")
@@ -101,7 +123,13 @@ async def test_used_expired_and_revoked_invitations_are_refused(app, emulator):
     assert await _roles(app, 5003) == []
     assert "недействительна" in await open_invite(second, "no-such-code")
     assert await _roles(app, 5003) == []
-    assert await scalar(app, select(func.count()).select_from(RoleChange)) == 1
+    # The audit holds the admin's grant (ADMIN_IDS) and the one teacher grant, nothing for the refusals.
+    assert await rows(
+        app,
+        select(User.telegram_id, RoleChange.role, RoleChange.action, RoleChange.source)
+        .join(User, User.id == RoleChange.user_id)
+        .order_by(RoleChange.id),
+    ) == [(ADMIN_ID, Role.coordinator, "grant", "admin_ids"), (5002, Role.teacher, "grant", "invitation")]
 
 
 async def test_invitation_before_consent_asks_consent_first(app, emulator):
@@ -215,3 +243,101 @@ async def test_invitation_in_english(app, emulator):
     assert "This invitation has already been used." in await open_invite(
         emulator.user(5010, language_code="en"), code, "✅ I agree"
     )
+
+
+async def test_a_link_never_narrows_a_coordinator(app, emulator):
+    """An admin (every municipality) or a municipal coordinator opening a coordinator link keeps their
+    scope; the link is declined politely and not used up, so its real addressee can still use it."""
+    admin = emulator.user(ADMIN_ID, language_code="ru")
+    chukhloma_code = await create_invite(admin, role="Координатор (муниципалитет)", municipality=CHUKHLOMA)
+    text = await open_invite(admin, chukhloma_code)
+    assert "Вы уже координатор всех муниципалитетов" in text and "не использована" in text
+    assert await _roles(app, ADMIN_ID) == [(Role.coordinator, None, None)]
+    assert await scalar(app, select(Invitation.uses).where(Invitation.code == chukhloma_code)) == 0
+    # A coordinator of Kostroma opening the Chukhloma link keeps Kostroma.
+    kostroma_code = await create_invite(admin, role="Координатор (муниципалитет)", municipality=KOSTROMA)
+    local = emulator.user(5011, language_code="ru")
+    assert "Теперь вы координатор: город Кострома" in await open_invite(local, kostroma_code)
+    text = await open_invite(local, chukhloma_code)
+    assert "Вы уже координатор другого муниципалитета" in text
+    kostroma = await _id(app, Municipality, KOSTROMA)
+    assert await _roles(app, 5011) == [(Role.coordinator, kostroma, None)]
+    assert await scalar(app, select(Invitation.uses).where(Invitation.code == chukhloma_code)) == 0
+    assert await scalar(app, select(func.count()).where(RoleChange.role == Role.coordinator)) == 2
+    # The link still works for the person it was made for.
+    newcomer = emulator.user(5012, language_code="ru")
+    assert "Теперь вы координатор: Чухломский" in await open_invite(newcomer, chukhloma_code)
+
+
+async def test_a_teacher_moving_schools_leaves_the_old_school_and_its_classes(app, emulator):
+    admin = emulator.user(ADMIN_ID, language_code="ru")
+    teacher = emulator.user(5013, language_code="ru")
+    await become_teacher(admin, teacher, SCHOOL_A)
+    await press_and_wait_edit(teacher, "7")
+    await press_and_wait_edit(teacher, "9")
+    await press_and_wait_edit(teacher, "Готово")
+    school_a, school_b = await _id(app, School, SCHOOL_A), await _id(app, School, SCHOOL_B)
+    assert await rows(
+        app, select(TeacherClass.school_id, TeacherClass.grade).order_by(TeacherClass.grade)
+    ) == [
+        (school_a, 7),
+        (school_a, 9),
+    ]
+    code = await create_invite(admin, school=SCHOOL_B)
+    text = await open_invite(teacher, code)
+    assert f"Вы больше не педагог: {SCHOOL_A}; классы этой школы удалены." in text
+    assert f"Теперь вы педагог: {SCHOOL_B}." in text
+    assert not any(label.startswith("✅") for label in labels(teacher)), (
+        "no class of the old school is ticked"
+    )
+    kostroma = await _id(app, Municipality, KOSTROMA)
+    assert await _roles(app, 5013) == [(Role.teacher, kostroma, school_b)]
+    assert await rows(app, select(TeacherClass.school_id, TeacherClass.grade)) == []
+    # Recorded: the old school left (by the inviting admin, through the new invitation), the new one granted.
+    admin_id = await scalar(app, select(User.id).where(User.telegram_id == ADMIN_ID))
+    invitation_id = await scalar(app, select(Invitation.id).where(Invitation.code == code))
+    audit = await rows(
+        app,
+        select(
+            RoleChange.action,
+            RoleChange.school_id,
+            RoleChange.actor_id,
+            RoleChange.invitation_id,
+            RoleChange.source,
+        )
+        .join(User, User.id == RoleChange.user_id)
+        .where(User.telegram_id == 5013)
+        .order_by(RoleChange.id),
+    )
+    assert audit[1:] == [
+        ("revoke", school_a, admin_id, invitation_id, "moved"),
+        ("grant", school_b, admin_id, invitation_id, "invitation"),
+    ]
+    assert audit[0][:2] == ("grant", school_a)
+    # Classes are now marked at the new school.
+    await press_and_wait_edit(teacher, "5")
+    await press_and_wait_edit(teacher, "Готово")
+    assert await rows(app, select(TeacherClass.school_id, TeacherClass.grade)) == [(school_b, 5)]
+    profile = await send_and_wait(teacher, "/profile")
+    assert f"Педагог: {SCHOOL_B}; классы: 5" in profile and SCHOOL_A not in profile
+
+
+async def test_valid_until_falls_back_to_the_timezone_setting(app):
+    """An invitation without a municipality (none is made today, but the text must not assume Moscow)."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from handlers.invitations import describe
+
+    invitation = Invitation(
+        code="abc",
+        role=Role.coordinator,
+        municipality_id=None,
+        expires_at=datetime(2030, 1, 1, 0, 0, tzinfo=UTC),
+        max_uses=1,
+        uses=0,
+    )
+    async with app.sessions() as session:
+        with app.i18n.context(), app.i18n.use_locale("en"):
+            text = await describe(session, invitation, app.bot, ZoneInfo("Asia/Vladivostok"))
+    assert "Valid until 01.01.2030 10:00" in text

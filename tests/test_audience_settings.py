@@ -8,7 +8,7 @@ from models import User
 from tests.conftest import ADMIN_ID
 from tests.dbcheck import rows
 from tests.flows import SCHOOL_A, press_and_wait_edit, send_and_wait, subscribe
-from tests.flows_audience import labels
+from tests.flows_audience import become_teacher, labels
 
 
 async def _prefs(app, telegram_id: int) -> tuple:
@@ -120,6 +120,14 @@ async def test_help_shows_the_commands_of_the_users_roles(app, emulator):
     for command in ("/invite", "/invites", "/import", "/new_event", "/stats", "/privacy"):
         assert command in text
     assert "ссылка-приглашение для педагога или координатора" in text
+    # A teacher sees the commands teachers may use, and not the coordinators' own.
+    teacher = emulator.user(7007, language_code="ru")
+    await become_teacher(admin, teacher, SCHOOL_A)
+    text = await send_and_wait(teacher, "/help")
+    for command in ("/new_event", "/events", "/attendance", "/stats", "/export", "/broadcast"):
+        assert f"{command} — " in text, command
+    for command in ("/invite", "/invites", "/roles", "/import", "/plan"):
+        assert f"{command} — " not in text, command
     english = await send_and_wait(emulator.user(ADMIN_ID + 1, language_code="en"), "/help")
     assert "/settings — interests, reminders, quiet hours, language" in english
 

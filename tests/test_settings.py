@@ -18,6 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
     ("name", "value", "fragment"),
     [
         ("ADMIN_IDS", "12,abc", "ADMIN_IDS"),
+        ("ADMIN_IDS", "12,-100123", "ADMIN_IDS"),
+        ("ADMIN_IDS", "0", "ADMIN_IDS"),
         ("TIMEZONE", "Europe/Atlantis", "TIMEZONE"),
         ("TELEGRAM_API_URL", "not a url", "TELEGRAM_API_URL"),
         ("DATABASE_URL", "mysql://root@localhost/x", "DATABASE_URL"),

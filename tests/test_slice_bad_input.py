@@ -7,11 +7,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from models import Event, Learner, Rsvp, User, UserRole
+from models import Event, Learner, Municipality, Rsvp, School, User, UserRole
 from models.fsm import FsmRecord
 from tests.conftest import ADMIN_ID
 from tests.dbcheck import outbox_drained, rows, scalar
-from tests.flows import SCHOOL_A, publish_event, send_and_wait, subscribe
+from tests.flows import CHUKHLOMA, SCHOOL_A, publish_event, send_and_wait, subscribe
 
 FUTURE = (datetime.now(ZoneInfo("Europe/Moscow")) + timedelta(days=10)).strftime("%d.%m.%Y") + " 11:00"
 
@@ -66,11 +66,25 @@ async def test_forged_grade_and_school_in_onboarding(app, emulator):
     await user.wait_for(lambda u: "Выберите муниципалитет" in (u.last.text or ""))
     await user.press("город Кострома")
     await user.wait_for(lambda u: "Выберите школу" in (u.last.text or ""))
-    # A school of another municipality, then a school that does not exist.
-    chukhloma_school = await scalar(app, select(func.max(Learner.id)))  # None: no learners yet
-    assert chukhloma_school is None
-    await user.press(data="ob:school:999999", force=True)
-    assert "недействительна" in (await user.wait_callback_answer(timeout=10)).text
+    # A school of another municipality (Chukhloma, while Kostroma was chosen), then one that does not exist.
+    chukhloma_school = await scalar(
+        app,
+        select(School.id)
+        .join(Municipality, Municipality.id == School.municipality_id)
+        .where(Municipality.name == CHUKHLOMA)
+        .limit(1),
+    )
+    assert chukhloma_school is not None
+    for forged in (chukhloma_school, 999999):
+        before = len(user.callback_answers)
+        await user.press(data=f"ob:school:{forged}", force=True)
+        answer = await user.wait_callback_answer(timeout=10)
+        assert len(user.callback_answers) == before + 1
+        assert answer.text == "Эта кнопка недействительна. Пожалуйста, выберите ещё раз.", forged
+        assert "Выберите школу" in (user.last.text or ""), "the dialog stays at the school question"
+        assert await _count(app, Learner) == 0 and await _count(app, UserRole) == 0
+        dialog = await scalar(app, select(FsmRecord.data).where(FsmRecord.key.like("%:5003:%")))
+        assert "school_id" not in (dialog or {}), dialog
     await user.press(SCHOOL_A)
     await user.wait_for(lambda u: "В каком вы классе?" in (u.last.text or ""))
     await user.press(data="ob:grade:12", force=True)
@@ -105,7 +119,10 @@ async def test_start_twice(app, emulator):
 async def test_privileged_commands_are_refused(app, emulator):
     user = emulator.user(5006, language_code="ru")
     await subscribe(user, "Я ученик", SCHOOL_A, 9)
-    assert await send_and_wait(user, "/new_event") == "Эта команда доступна только координаторам."
+    # Teachers may create events too, so the refusal names both roles; /plan is for coordinators alone.
+    assert await send_and_wait(user, "/new_event") == "Эта команда доступна только педагогам и координаторам."
+    assert await send_and_wait(user, "/events") == "Эта команда доступна только педагогам и координаторам."
+    assert await send_and_wait(user, "/plan") == "Эта команда доступна только координаторам."
     assert await send_and_wait(user, "/stats") == "Статистика доступна только координаторам и педагогам."
     # A forged button of the coordinator's dialog.
     await user.press(data="ne:publish:yes", force=True)
