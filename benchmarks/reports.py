@@ -27,7 +27,7 @@ from models.database import create_engine, create_session_factory
 from models.migrate import upgrade
 from models.scratch import create_scratch_database, drop_scratch_database
 from services import export, report_summary
-from services.reports import Period, Scope, event_report, events_table, overview, school_year_of
+from services.reports import Period, Scope, event_report, events_table, overview, quarter_of, school_year_of
 
 PG_DEFAULT = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 YEAR = school_year_of(date(2025, 10, 1))
@@ -88,6 +88,7 @@ async def _measure(url: str, runs: int, announced: int) -> dict[str, float]:
     i18n = build_i18n("ru")
     municipality = Scope("municipality", "Муниципалитет 1", municipality_id=1)
     everything = Scope("all", "")
+    one_school = Scope("school", "Школа 1", municipality_id=1, school_id=1)
     figures: dict[str, float] = {}
     try:
         async with sessions() as session:
@@ -125,6 +126,18 @@ async def _measure(url: str, runs: int, announced: int) -> dict[str, float]:
 
             figures["overview_municipality_median_ms"] = await _median(muni_overview, runs)
             figures["overview_all_municipalities_median_ms"] = await _median(all_overview, max(3, runs // 2))
+            # A quarter and a month are read from the answers themselves (the summaries are by school
+            # year), and a teacher's view of one school: the other ways /stats is asked.
+            quarter = quarter_of(date(YEAR.start.year, 11, 15))
+
+            async def muni_quarter(_: int) -> None:
+                await overview(session, municipality, quarter)
+
+            async def school_year_of_one_school(_: int) -> None:
+                await overview(session, one_school, YEAR)
+
+            figures["overview_municipality_quarter_median_ms"] = await _median(muni_quarter, runs)
+            figures["overview_school_median_ms"] = await _median(school_year_of_one_school, runs)
             figures["event_report_announced_median_ms"] = await _median(one_event, runs)
             figures["event_report_municipality_median_ms"] = await _median(one_event_any, runs)
             figures["xlsx_municipality_median_ms"] = await _median(muni_xlsx, 3)
