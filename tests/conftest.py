@@ -9,10 +9,13 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import App, build_app
 from bot.demo import seed_directory
 from bot.settings import Settings
+from models.database import create_engine, create_session_factory
+from models.migrate import upgrade
 from models.scratch import create_scratch_database, drop_scratch_database
 from sandbox import Emulator, EmulatorConfig
 
@@ -34,6 +37,24 @@ async def database_url(request: pytest.FixtureRequest, tmp_path) -> AsyncIterato
         yield url
     finally:
         await drop_scratch_database(base, name)
+
+
+@pytest.fixture
+async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """A migrated, empty database for tests of services (no bot, no emulator)."""
+    engine = create_engine(database_url)
+    await upgrade(engine)
+    try:
+        yield create_session_factory(engine)
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+async def directory(sessions: async_sessionmaker[AsyncSession]) -> None:
+    """The demo directory in `sessions`: `pytestmark = pytest.mark.usefixtures("directory")`."""
+    async with sessions.begin() as session:
+        await seed_directory(session)
 
 
 @pytest.fixture

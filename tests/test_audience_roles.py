@@ -6,25 +6,11 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import build_app
-from bot.demo import seed_directory
 from models import Municipality, Role, RoleChange, School, User, UserRole
-from models.database import create_engine, create_session_factory
-from models.migrate import upgrade
 from services.people import ensure_admin, give_consent, register, revoke_former_admins
 from tests.conftest import make_settings
 
-
-@pytest.fixture
-async def sessions(database_url):
-    engine = create_engine(database_url)
-    await upgrade(engine)
-    factory = create_session_factory(engine)
-    async with factory.begin() as session:
-        await seed_directory(session)
-    try:
-        yield factory
-    finally:
-        await engine.dispose()
+pytestmark = pytest.mark.usefixtures("directory")
 
 
 async def _user(session, telegram_id: int) -> User:

@@ -7,29 +7,15 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot.demo import seed_directory
 from models import Invitation, Learner, Municipality, PupilCount, Role, RoleChange, School, User, UserRole
 from models.base import utcnow
-from models.database import create_engine, create_session_factory
-from models.migrate import upgrade
 from services import directory_import as di
 from services.invitations import InvitationError, create_invitation, redeem, revoke_invitation
 from services.people import Profile, give_consent, load_profile
 from services.privacy import forget_user
 from services.profiles import ProfileError, add_child, set_ovz, set_quiet_hours, toggle_interest
 
-
-@pytest.fixture
-async def sessions(database_url):
-    engine = create_engine(database_url)
-    await upgrade(engine)
-    factory = create_session_factory(engine)
-    async with factory.begin() as session:
-        await seed_directory(session)
-    try:
-        yield factory
-    finally:
-        await engine.dispose()
+pytestmark = pytest.mark.usefixtures("directory")
 
 
 async def _user(session, telegram_id: int, consent: bool = True) -> User:

@@ -5,27 +5,15 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from bot.demo import seed_directory
 from bot.settings import ConfigError, load_settings
 from models import Learner, Municipality, Outbox, Role, School, TeacherClass, User, UserRole
 from models.base import utcnow
-from models.database import create_engine, create_session_factory
-from models.migrate import upgrade
 from services import broadcast_audience, broadcasts
 from services.broadcast_audience import AudienceError, AudienceFilter
 from services.broadcasts import BroadcastError
 from tests.flows import CHUKHLOMA, KOSTROMA, SCHOOL_A, SCHOOL_B
 
-
-@pytest.fixture
-async def sessions(database_url):
-    engine = create_engine(database_url)
-    await upgrade(engine)
-    factory = create_session_factory(engine)
-    async with factory.begin() as session:
-        await seed_directory(session)
-    yield factory
-    await engine.dispose()
+pytestmark = pytest.mark.usefixtures("directory")
 
 
 async def _school(session, name: str) -> School:

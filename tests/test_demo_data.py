@@ -3,29 +3,14 @@ coordinator's /stats, charts and /export show real-looking numbers from the firs
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.demo import seed_demo
 from models import Event, EventStatus, Rsvp
 from models.base import utcnow
-from models.database import create_engine, create_session_factory
-from models.migrate import upgrade
 from services.reports import Period, Scope, overview
-
-
-@pytest.fixture
-async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_engine(database_url)
-    await upgrade(engine)
-    try:
-        yield create_session_factory(engine)
-    finally:
-        await engine.dispose()
 
 
 async def test_demo_has_upcoming_events_and_an_autumn_to_report(sessions):

@@ -4,7 +4,6 @@ and (with TEST_DATABASE_URL) PostgreSQL; plus hand-made edge cases and the autho
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 
 import pytest
@@ -26,8 +25,6 @@ from models import (
     User,
     UserRole,
 )
-from models.database import create_engine, create_session_factory
-from models.migrate import upgrade
 from services.reports import (
     NotAllowed,
     Period,
@@ -51,16 +48,6 @@ from tests.flows_reports import (
     expected_event,
     is_participant,
 )
-
-
-@pytest.fixture
-async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_engine(database_url)
-    await upgrade(engine)
-    try:
-        yield create_session_factory(engine)
-    finally:
-        await engine.dispose()
 
 
 async def _dataset(sessions: async_sessionmaker[AsyncSession]) -> Dataset:

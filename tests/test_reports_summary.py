@@ -5,13 +5,11 @@ summaries equals the one computed from the answers themselves, at every scope, o
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from typing import Any
 
-import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.demo import seed_directory
 from models import (
@@ -29,8 +27,6 @@ from models import (
     User,
     UserRole,
 )
-from models.database import create_engine, create_session_factory
-from models.migrate import upgrade
 from services import attendance, events, privacy, profiles, report_summary, waitlist
 from services.people import load_profile
 from services.reports import (
@@ -52,16 +48,6 @@ from tests.flows_reports import MSK, YEAR, build, compare_event, expected_event
 
 BEFORE = datetime(2025, 10, 1, 9, tzinfo=UTC)  # when people answer
 AFTER = datetime(2025, 10, 11, 9, tzinfo=UTC)  # when attendance is marked
-
-
-@pytest.fixture
-async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_engine(database_url)
-    await upgrade(engine)
-    try:
-        yield create_session_factory(engine)
-    finally:
-        await engine.dispose()
 
 
 def _normal(facts: Any) -> tuple[Any, ...]:
