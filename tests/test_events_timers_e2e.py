@@ -4,15 +4,17 @@ and the weekly digest — driven by a movable clock, never by sleeping."""
 # ruff: noqa: F811  (the fixtures `capp` and `clock` are imported from tests.flows_events)
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
 from models import Outbox, OutboxStatus, Role
+from sandbox import SimUser
 from tests.conftest import ADMIN_ID
 from tests.dbcheck import rows, scalar
 from tests.flows import send_and_wait
 from tests.flows_events import (  # noqa: F401  (fixtures)
+    MSK,
     advance,
     capp,
     clock,
@@ -198,3 +200,88 @@ async def test_teacher_sees_only_their_school_and_role_is_rechecked(capp, emulat
     assert "не можете" in (await teacher.wait_callback_answer(timeout=10)).text
     statuses = await rows(capp, select(Outbox.kind).where(Outbox.kind == "event_cancelled"))
     assert statuses == []
+
+
+def next_weekday(clock_now: datetime, weekday: int, hour: int, minute: int = 0) -> datetime:
+    """The next Moscow `weekday` (0 = Monday) at hh:mm strictly after the clock's day."""
+    today = clock_now.astimezone(MSK)
+    days = (weekday - today.weekday()) % 7 or 7
+    return local(days, hour, minute, base=clock_now)
+
+
+async def test_weekly_digest_goes_on_monday_not_midweek(capp, emulator, clock):
+    weekly = emulator.user(5601, language_code="ru")
+    await pupil(capp, weekly, 9, digest="weekly")
+    await advance(capp, clock, next_weekday(clock.now(), 2, 12) - clock.now())  # a Wednesday noon
+    await publish(
+        capp, title="Профпроба «Повар»", starts_at=local(20, 12, base=clock.now()), kind="profession_trial"
+    )
+    assert (await run_timers(capp))["digests"] == 0, "no digest midweek"
+    await advance(capp, clock, timedelta(days=2))  # Friday: still nothing
+    assert (await run_timers(capp))["digests"] == 0
+    await capp.delivery.run(budget=2)
+    assert count_containing(weekly, "Повар") == 0
+    # Monday 10:00 local: the digest, once, naming the event.
+    await advance(capp, clock, next_weekday(clock.now(), 0, 10) - clock.now())
+    assert (await run_timers(capp))["digests"] == 1
+    await weekly.wait_for(lambda u: "Мероприятия недели для вас" in (u.last.text or ""), timeout=10)
+    assert "Профпроба «Повар»" in weekly.last.text
+    assert (await run_timers(capp))["digests"] == 0
+    await advance(capp, clock, timedelta(hours=3))
+    assert (await run_timers(capp))["digests"] == 0
+    await drained(capp)
+    assert count_containing(weekly, "Мероприятия недели для вас") == 1
+    assert count_containing(weekly, "Повар") == 1
+    # Published that Wednesday again: it waits for the following Monday.
+    await advance(capp, clock, timedelta(days=2))
+    await publish(capp, title="Экскурсия в депо", starts_at=local(20, 12, base=clock.now()), kind="excursion")
+    assert (await run_timers(capp))["digests"] == 0
+    await advance(capp, clock, next_weekday(clock.now(), 0, 10, 1) - clock.now())
+    assert (await run_timers(capp))["digests"] == 1
+    await weekly.wait_for(lambda u: "Экскурсия в депо" in (u.last.text or ""), timeout=10)
+    assert "Повар" not in weekly.last.text
+    await drained(capp)
+    assert count_containing(weekly, "Мероприятия недели для вас") == 2
+
+
+async def open_settings(user: SimUser) -> None:
+    await send_and_wait(user, "/settings", timeout=10)
+    assert "Настройки" in (user.last.text or "")
+
+
+async def test_switching_to_instant_sends_what_waited_for_the_digest(capp, emulator, clock):
+    weekly = emulator.user(5602, language_code="ru")
+    await pupil(capp, weekly, 9, digest="weekly")
+    await publish(capp, title="Ярмарка учебных мест", starts_at=local(15, 12, base=clock.now()), kind="fair")
+    held = await rows(capp, select(Outbox.status).where(Outbox.kind == "announcement"))
+    assert held == [(OutboxStatus.pending,)]
+    assert count_containing(weekly, "Ярмарка учебных мест") == 0
+    await open_settings(weekly)
+    await weekly.press("📬 Присылать сразу")
+    await weekly.wait_callback_answer(timeout=10)
+    await capp.delivery.run(budget=5)
+    await weekly.wait_for(lambda u: count_containing(u, "Ярмарка учебных мест") == 1, timeout=10)
+    card = next(m for m in weekly.bot_messages if "Ярмарка учебных мест" in m.content)
+    assert "Пойду" in card.button_labels
+    await advance(capp, clock, next_weekday(clock.now(), 0, 10) - clock.now())
+    assert (await run_timers(capp))["digests"] == 0
+    await drained(capp)
+    assert count_containing(weekly, "Ярмарка учебных мест") == 1
+
+
+async def test_turning_quiet_hours_off_sends_what_waited_for_the_morning(capp, emulator, clock):
+    owl = emulator.user(5603, language_code="ru")
+    await pupil(capp, owl, 9)
+    await advance(capp, clock, local(1, 23, base=clock.now()) - clock.now())  # 23:00 local
+    await publish(capp, title="Ночь в планетарии", starts_at=local(5, 12, base=clock.now()), kind="excursion")
+    await capp.delivery.run(budget=2)
+    assert count_containing(owl, "Ночь в планетарии") == 0
+    await open_settings(owl)
+    await owl.press("🌙 Тихие часы")
+    await owl.wait_for(lambda u: "Без тихих часов" in u.last.button_labels, timeout=10)
+    await owl.press("Без тихих часов")
+    await owl.wait_callback_answer(timeout=10)
+    await capp.delivery.run(budget=5)
+    await owl.wait_for(lambda u: count_containing(u, "Ночь в планетарии") == 1, timeout=10)
+    await drained(capp)
+    assert count_containing(owl, "Ночь в планетарии") == 1
