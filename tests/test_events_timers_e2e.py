@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
-from models import Outbox, OutboxStatus, Role
+from models import Municipality, Outbox, OutboxStatus, Role, School
 from sandbox import SimUser
 from tests.conftest import ADMIN_ID
 from tests.dbcheck import rows, scalar
@@ -285,3 +285,55 @@ async def test_turning_quiet_hours_off_sends_what_waited_for_the_morning(capp, e
     await owl.wait_for(lambda u: count_containing(u, "Ночь в планетарии") == 1, timeout=10)
     await drained(capp)
     assert count_containing(owl, "Ночь в планетарии") == 1
+
+
+async def test_announcement_published_at_night_waits_for_the_morning(capp, emulator, clock):
+    sleeper = emulator.user(5604, language_code="ru")
+    await pupil(capp, sleeper, 9)
+    await advance(capp, clock, local(1, 23, 30, base=clock.now()) - clock.now())  # 23:30 local
+    await publish(capp, title="День открытых дверей колледжа", starts_at=local(6, 12, base=clock.now()))
+    await capp.delivery.run(budget=2)
+    assert count_containing(sleeper, "колледжа") == 0
+    await advance(capp, clock, local(1, 7, 55, base=clock.now()) - clock.now())  # 07:55: still night
+    await capp.delivery.run(budget=2)
+    assert count_containing(sleeper, "колледжа") == 0
+    await advance(capp, clock, timedelta(minutes=6))  # 08:01
+    await sleeper.wait_for(lambda u: count_containing(u, "колледжа") == 1, timeout=10)
+    await drained(capp)
+    assert count_containing(sleeper, "колледжа") == 1
+
+
+async def test_quiet_hours_follow_the_municipality_time_zone(capp, emulator, clock):
+    """Yekaterinburg is Moscow + 2 h: 19:30 in Moscow is 21:30 there (night), 06:05 is 08:05 (morning)."""
+    async with capp.sessions.begin() as session:
+        ural = Municipality(
+            region="Свердловская область", name="город Екатеринбург", timezone="Asia/Yekaterinburg"
+        )
+        session.add(ural)
+        await session.flush()
+        session.add(School(municipality_id=ural.id, name="МАОУ «Гимназия № 9» г. Екатеринбурга"))
+        ural_id = ural.id
+    ural_pupil, kostroma_pupil = (
+        emulator.user(5605, language_code="ru"),
+        emulator.user(5606, language_code="ru"),
+    )
+    await pupil(capp, ural_pupil, 9, school="МАОУ «Гимназия № 9» г. Екатеринбурга")
+    await pupil(capp, kostroma_pupil, 9)
+    await advance(capp, clock, local(1, 19, 30, base=clock.now()) - clock.now())  # 19:30 Moscow
+    await publish(capp, title="Уральский завод: экскурсия", starts_at=local(6, 12, base=clock.now()),
+                  kind="excursion", municipality_id=ural_id)  # fmt: skip
+    await publish(capp, title="Костромской завод: экскурсия", starts_at=local(6, 12, base=clock.now()),
+                  kind="excursion")  # fmt: skip
+    await kostroma_pupil.wait_for(lambda u: count_containing(u, "Костромской завод") == 1, timeout=10)
+    await capp.delivery.run(budget=2)
+    assert count_containing(ural_pupil, "Уральский завод") == 0, "21:30 in Yekaterinburg: night"
+    await advance(capp, clock, local(1, 5, 55, base=clock.now()) - clock.now())  # 07:55 in Yekaterinburg
+    await capp.delivery.run(budget=2)
+    assert count_containing(ural_pupil, "Уральский завод") == 0
+    await advance(
+        capp, clock, timedelta(minutes=10)
+    )  # 06:05 Moscow (still night there), 08:05 in Yekaterinburg
+    await ural_pupil.wait_for(lambda u: count_containing(u, "Уральский завод") == 1, timeout=10)
+    await drained(capp)
+    assert count_containing(ural_pupil, "Уральский завод") == 1
+    assert count_containing(kostroma_pupil, "Уральский завод") == 0
