@@ -149,6 +149,48 @@ async def test_wait_list_promotion_confirmation_and_expiry(capp, emulator, clock
     assert count_containing(second, "Время подтверждения места") == 1
 
 
+async def test_cancel_in_my_on_a_full_event_offers_the_seat_to_the_first_in_line(capp, emulator, clock):
+    first, second, third = (emulator.user(i, language_code="ru") for i in (4211, 4212, 4213))
+    for user in (first, second, third):
+        await pupil(capp, user, 9)
+    await publish(capp, title="Профпроба «Сварщик»", starts_at=local(6, 14, base=clock.now()),
+                  kind=EventKind.profession_trial, capacity=1)  # fmt: skip
+    for user in (first, second, third):
+        await user.wait_for(lambda u: "Сварщик" in (u.last.text or ""), timeout=10)
+        await user.press("Пойду")
+        await user.wait_callback_answer(timeout=10)
+    assert await rows(capp, select(Rsvp.status).order_by(Rsvp.id)) == [
+        (RsvpStatus.going,), (RsvpStatus.waitlisted,), (RsvpStatus.waitlisted,)
+    ]  # fmt: skip
+    await first.send("/my")
+    await first.wait_for(lambda u: "Мои ближайшие мероприятия" in (u.last.text or ""), timeout=10)
+    assert "Профпроба «Сварщик»" in first.last.text and "Пойду" in first.last.text
+    await first.press("✖ Отменить 1")
+    assert "Запись отменена" in (await first.wait_callback_answer(timeout=10)).text
+    await first.wait_for(lambda u: "У вас нет предстоящих мероприятий" in (u.last.text or ""), timeout=10)
+    await second.wait_for(lambda u: "Для вас освободилось место" in (u.last.text or ""), timeout=10)
+    assert second.last.button_labels == ["✅ Подтвердить", "Отказаться"]
+    await drained(capp)
+    assert count_containing(third, "освободилось место") == 0
+    assert await rows(capp, select(Rsvp.status).order_by(Rsvp.id)) == [
+        (RsvpStatus.not_going,), (RsvpStatus.offered,), (RsvpStatus.waitlisted,)
+    ]  # fmt: skip
+
+
+async def test_my_shows_the_title_as_typed(capp, emulator, clock):
+    user = emulator.user(4221, language_code="ru")
+    await pupil(capp, user, 9)
+    title = "Профи &amp; <b>Ко</b> & Co"
+    await publish(capp, title=title, starts_at=local(4, 12, base=clock.now()))
+    await user.wait_for(lambda u: title in (u.last.text or ""), timeout=10)
+    await user.press("Пойду")
+    await user.wait_callback_answer(timeout=10)
+    await user.send("/my")
+    await user.wait_for(lambda u: "Мои ближайшие мероприятия" in (u.last.text or ""), timeout=10)
+    assert f"1. {title}" in user.last.text
+    assert any(e.get("type") == "bold" for e in user.last.entities)
+
+
 async def test_details_and_calendar_file(capp, emulator, clock):
     user = emulator.user(4301, language_code="ru")
     await pupil(capp, user, 10)
