@@ -76,7 +76,9 @@ def row_error_text(code: str) -> str:
 
 
 @router.message(Command("plan"))
-async def begin(message: Message, state: FSMContext, session: AsyncSession, profile: Profile) -> None:
+async def begin(
+    message: Message, state: FSMContext, session: AsyncSession, profile: Profile, clock: Clock
+) -> None:
     await state.clear()
     auth = await authority(session, profile.user)
     if auth.admin:
@@ -90,10 +92,10 @@ async def begin(message: Message, state: FSMContext, session: AsyncSession, prof
         return
     await state.set_state(Import.file)
     await state.update_data(municipality_id=min(auth.municipalities))
-    await _send_template(message)
+    await _send_template(message, clock)
 
 
-async def _send_template(message: Message) -> None:
+async def _send_template(message: Message, clock: Clock) -> None:
     await message.answer(
         _(
             "Fill in the template (one event per row) and send it back as a file. Dates: DD.MM.YYYY HH:MM; "
@@ -102,13 +104,14 @@ async def _send_template(message: Message) -> None:
             "confirm, and a file with any broken row publishes nothing."
         )
     )
-    await message.answer_document(BufferedInputFile(template_xlsx(), filename="plan_template.xlsx"))
-    await message.answer_document(BufferedInputFile(template_csv(), filename="plan_template.csv"))
+    today = clock.now().date()
+    await message.answer_document(BufferedInputFile(template_xlsx(today), filename="plan_template.xlsx"))
+    await message.answer_document(BufferedInputFile(template_csv(today), filename="plan_template.csv"))
 
 
 @router.callback_query(Import.file, PlanImportCb.filter(F.step == "imp_mun"))
 async def choose_municipality(
-    query: CallbackQuery, callback_data: PlanImportCb, state: FSMContext, session: AsyncSession
+    query: CallbackQuery, callback_data: PlanImportCb, state: FSMContext, session: AsyncSession, clock: Clock
 ) -> None:
     names = {m.id for m in await directory.municipalities(session)}
     if not callback_data.value.isdigit() or int(callback_data.value) not in names:
@@ -117,7 +120,7 @@ async def choose_municipality(
     await state.update_data(municipality_id=int(callback_data.value))
     await query.answer()
     if isinstance(query.message, Message):
-        await _send_template(query.message)
+        await _send_template(query.message, clock)
 
 
 @router.message(Import.file, F.document)

@@ -3,7 +3,7 @@ file, the import parser, the wait list and the audience's interests."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -107,14 +107,15 @@ def test_ics_file_has_the_event():
 
 
 def test_templates_read_back_and_broken_files_are_refused():
-    for name, data in (("t.csv", template_csv()), ("t.xlsx", template_xlsx())):
+    today = date.today()
+    for name, data in (("t.csv", template_csv(today)), ("t.xlsx", template_xlsx(today))):
         [row] = read_table(name, data)
         assert row[0] == "День открытых дверей"
     for name, data, code in (
         ("plan.pdf", b"%PDF", "format"),
         ("plan.xlsx", b"not a zip", "unreadable"),
         ("plan.csv", b"a;b\n1;2\n", "headers"),
-        ("plan.csv", template_csv().split(b"\n")[0] + b"\n", "empty"),
+        ("plan.csv", template_csv(today).split(b"\n")[0] + b"\n", "empty"),
     ):
         with pytest.raises(ImportFailure) as caught:
             read_table(name, data)
@@ -132,6 +133,30 @@ async def sessions(database_url):
         yield factory
     finally:
         await engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "today", [date(2026, 11, 26), date(2026, 12, 31), date(2027, 1, 31), date(2028, 2, 29)]
+)
+def test_template_example_is_next_month_so_never_in_the_past(today):
+    for name, data in (("t.csv", template_csv(today)), ("t.xlsx", template_xlsx(today))):
+        [row] = read_table(name, data)
+        starts, ends, deadline = (datetime.strptime(row[i], "%d.%m.%Y %H:%M") for i in (3, 4, 11))
+        assert today < deadline.date() < starts.date() == ends.date() and starts < ends
+        assert (starts.year * 12 + starts.month) - (today.year * 12 + today.month) == 1
+        assert starts.day == 15
+
+
+async def test_template_example_imports_cleanly_today(sessions):
+    """The example row, as sent today, passes every check (its date is in the future)."""
+    now = datetime.now(UTC)
+    async with sessions() as session:
+        kostroma = await session.scalar(select(Municipality.id).where(Municipality.name == "город Кострома"))
+        drafts, errors = await parse_plan(
+            session, read_table("t.csv", template_csv(now.date())), municipality_id=kostroma, zone=MSK, now=now,
+            auth=Authority(admin=True),
+        )  # fmt: skip
+    assert errors == [] and len(drafts) == 1 and drafts[0].starts_at > now
 
 
 async def test_import_rows_are_checked_one_by_one(sessions):
