@@ -35,8 +35,11 @@ def start_clock() -> TestClock:
     return TestClock(local(1, 12))
 
 
-async def make_app(emulator: Emulator, database_url: str, clock: TestClock, seed: bool = True) -> App:
-    application = build_app(make_settings(emulator, database_url, EVENT_TIMERS_INTERVAL=3600), clock=clock)
+async def make_app(
+    emulator: Emulator, database_url: str, clock: TestClock, seed: bool = True, **settings: object
+) -> App:
+    values: dict[str, object] = {"EVENT_TIMERS_INTERVAL": 3600, **settings}
+    application = build_app(make_settings(emulator, database_url, **values), clock=clock)
     await application.prepare()
     if seed:
         async with application.sessions.begin() as session:

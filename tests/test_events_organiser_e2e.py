@@ -9,7 +9,7 @@ import io
 from datetime import timedelta
 
 from openpyxl import Workbook, load_workbook
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from models import (
     Event,
@@ -19,6 +19,7 @@ from models import (
     Feedback,
     Organisation,
     OrganisationType,
+    Outbox,
     Role,
     Rsvp,
     RsvpStatus,
@@ -174,6 +175,82 @@ async def test_long_lists_of_schools_and_hosts_are_paged_in_the_dialog(capp, emu
         .join(Organisation, Organisation.id == Event.organisation_id),
     )
     assert stored == [(chosen, host)]
+
+
+async def test_a_double_tap_on_publish_publishes_and_announces_once(capp, emulator, clock):
+    reader = emulator.user(6011, language_code="ru")
+    await pupil(capp, reader, 9)
+    admin = emulator.user(ADMIN_ID, language_code="ru")
+    await send_and_wait(admin, "/new_event")
+    await press_and_wait_edit(admin, KOSTROMA)
+    await press_and_wait_edit(admin, "День открытых дверей")
+    await send_and_wait(admin, "День открытых дверей в КГУ")
+    calendar = next(m for m in reversed(admin.bot_messages) if "›" in m.button_labels)
+
+    def dialog(u):
+        return next(m for m in u.bot_messages if m.message_id == calendar.message_id)
+
+    async def step(label: str, expect: str) -> None:
+        await admin.press(label, message_id=calendar.message_id)
+        await admin.wait_for(lambda u: expect in (dialog(u).text or ""), timeout=10)
+
+    month = calendar.buttons[0][1].text
+    await admin.press("›", message_id=calendar.message_id)
+    await admin.wait_for(lambda u: dialog(u).buttons[0][1].text != month, timeout=10)
+    await step("15", "во сколько?")
+    await step("10:00", "Для каких классов?")
+    await step("8–11", "Для кого мероприятие?")
+    await step("Ученики", "Для каких школ?")
+    await step("Все школы муниципалитета", "Где проходит?")
+    assert "Так будет выглядеть объявление:" in await send_and_wait(admin, "ул. Дзержинского, 17")
+    preview = admin.last
+    publish_data = next(
+        b.callback_data for row in preview.buttons for b in row if b.text == "📢 Опубликовать"
+    )
+    await admin.press(data=publish_data, message_id=preview.message_id)
+    await admin.press(data=publish_data, message_id=preview.message_id, force=True)  # the second tap
+    await admin.wait_for(lambda u: len(u.callback_answers) >= 2, timeout=10)
+    await admin.wait_for(lambda u: "Опубликовано" in (u.last.text or ""), timeout=10)
+    await reader.wait_for(lambda u: "День открытых дверей в КГУ" in (u.last.text or ""), timeout=10)
+    await drained(capp)
+    assert await rows(capp, select(Event.title, Event.status)) == [
+        ("День открытых дверей в КГУ", EventStatus.published)
+    ]
+    assert sum(1 for m in reader.bot_messages if "День открытых дверей в КГУ" in m.content) == 1
+    assert sum(1 for m in admin.bot_messages if "Опубликовано" in m.content) == 1
+    assert await rows(
+        capp, select(func.count()).select_from(Outbox).where(Outbox.kind == "announcement")
+    ) == [(1,)]
+
+
+async def test_teacher_marks_attendance_of_their_school_only(capp, emulator, clock):
+    teacher = emulator.user(6021, language_code="ru")
+    await person(capp, teacher, Role.teacher)  # SCHOOL_A
+    ours, theirs = emulator.user(6022, language_code="ru"), emulator.user(6023, language_code="ru")
+    await pupil(capp, ours, 9)
+    await pupil(capp, theirs, 9, SCHOOL_B)
+    start = local(2, 15, base=clock.now())
+    event_id = await publish(capp, title="Городская ярмарка профессий", starts_at=start, kind=EventKind.fair)
+    for user in (ours, theirs):
+        await user.wait_for(lambda u: "ярмарка профессий" in (u.last.text or ""), timeout=10)
+        await user.press("Пойду")
+        await user.wait_callback_answer(timeout=10)
+    await advance(capp, clock, start + timedelta(hours=1) - clock.now())
+    await send_and_wait(teacher, "/attendance")
+    await teacher.press(next(label for label in teacher.last.button_labels if "ярмарка профессий" in label))
+    await teacher.wait_for(lambda u: "Посещаемость: Городская" in (u.last.text or ""), timeout=10)
+    people = [label for label in teacher.last.button_labels if label.startswith(("⬜", "✅"))]
+    assert people == [f"⬜ 1. 9 класс, {SCHOOL_A}"[:60]], "only the teacher's own school"
+    await press_and_wait_edit(teacher, f"⬜ 1. 9 класс, {SCHOOL_A}"[:60])
+    assert "Пришли: 1" in teacher.last.text
+    # Another school's pupil: a forged button is refused and marks nothing.
+    [(their_rsvp,)] = await rows(
+        capp, select(Rsvp.id).where(Rsvp.school_id == await school_id(capp, SCHOOL_B))
+    )
+    await teacher.press(data=f"at:{event_id}:toggle:{their_rsvp}:0", force=True)
+    assert "не можете" in (await teacher.wait_callback_answer(timeout=10)).text
+    marked = await rows(capp, select(Rsvp.school_id, Rsvp.attended).order_by(Rsvp.id))
+    assert marked == [(await school_id(capp, SCHOOL_A), True), (await school_id(capp, SCHOOL_B), None)]
 
 
 async def test_teacher_creates_a_class_hour_for_their_school_only(capp, emulator, clock):

@@ -253,8 +253,8 @@ async def test_switching_to_instant_sends_what_waited_for_the_digest(capp, emula
     weekly = emulator.user(5602, language_code="ru")
     await pupil(capp, weekly, 9, digest="weekly")
     await publish(capp, title="Ярмарка учебных мест", starts_at=local(15, 12, base=clock.now()), kind="fair")
-    held = await rows(capp, select(Outbox.status).where(Outbox.kind == "announcement"))
-    assert held == [(OutboxStatus.pending,)]
+    [(held,)] = await rows(capp, select(Outbox.status).where(Outbox.kind == "announcement"))
+    assert held in (OutboxStatus.pending, OutboxStatus.sending)  # waiting (the sender may be looking at it)
     assert count_containing(weekly, "Ярмарка учебных мест") == 0
     await open_settings(weekly)
     await weekly.press("📬 Присылать сразу")
@@ -337,3 +337,70 @@ async def test_quiet_hours_follow_the_municipality_time_zone(capp, emulator, clo
     await drained(capp)
     assert count_containing(ural_pupil, "Уральский завод") == 1
     assert count_containing(kostroma_pupil, "Уральский завод") == 0
+
+
+async def test_reminders_follow_a_moved_event(capp, emulator, clock):
+    going = emulator.user(5701, language_code="ru")
+    going_id = await pupil(capp, going, 9)
+    admin = emulator.user(ADMIN_ID, language_code="ru")
+    await send_and_wait(admin, "/help")
+    old_start = local(3, 15, base=clock.now())
+    new_start = local(5, 16, base=clock.now())
+    event_id = await publish(capp, title="Профпроба «Лаборант»", starts_at=old_start, kind="profession_trial")
+    await going.wait_for(lambda u: "Лаборант" in (u.last.text or ""), timeout=10)
+    await going.press("Пойду")
+    await going.wait_callback_answer(timeout=10)
+
+    await send_and_wait(admin, "/events", timeout=10)
+    await admin.press(next(label for label in admin.last.button_labels if "Лаборант" in label))
+    await admin.wait_for(lambda u: "🗓 Перенести" in u.last.button_labels, timeout=10)
+    await admin.press("🗓 Перенести")
+    await admin.wait_for(lambda u: "ДД.ММ.ГГГГ ЧЧ:ММ" in (u.last.text or ""), timeout=10)
+    assert "Сохранено" in await send_and_wait(admin, new_start.strftime("%d.%m.%Y %H:%M"), timeout=10)
+    await going.wait_for(lambda u: "Мероприятие изменилось" in (u.last.text or ""), timeout=10)
+
+    # The old moments pass: 24 h and 2 h before the old start, and the old start itself. Nothing.
+    for moment in (old_start - timedelta(hours=23, minutes=55), old_start - timedelta(hours=1, minutes=55),
+                   old_start + timedelta(minutes=5)):  # fmt: skip
+        await advance(capp, clock, moment - clock.now())
+        assert (await run_timers(capp))["reminders"] == 0, moment
+    # 24 h before the new start: one reminder, naming the new time.
+    await advance(capp, clock, new_start - timedelta(hours=23, minutes=55) - clock.now())
+    assert (await run_timers(capp))["reminders"] == 1
+    await going.wait_for(lambda u: "Напоминание" in (u.last.text or ""), timeout=10)
+    assert "начнётся через 24 ч" in going.last.text and "16:00" in going.last.text
+    await drained(capp)
+    assert count_containing(going, "Напоминание") == 1
+    keys = await rows(capp, select(Outbox.key).where(Outbox.kind == "reminder"))
+    assert keys == [(f"remind:{event_id}:1440:{int(new_start.timestamp())}:{going_id}",)]
+
+
+async def test_reminder_offsets_from_the_settings(emulator, database_url):
+    """REMINDER_OFFSETS="48h,1h": reminders 48 h and 1 h before, none at 24 h or 2 h."""
+    clock = start_clock()
+    app = await make_app(emulator, database_url, clock, REMINDER_OFFSETS="48h,1h")
+    user = emulator.user(5801, language_code="ru")
+    try:
+        assert app.settings.reminder_offsets == [2880, 60]
+        await pupil(app, user, 9)
+        start = local(4, 15, base=clock.now())
+        await publish(app, title="Ярмарка вакансий", starts_at=start, kind="fair")
+        await user.wait_for(lambda u: "Ярмарка вакансий" in (u.last.text or ""), timeout=10)
+        await user.press("Пойду")
+        await user.wait_callback_answer(timeout=10)
+        expected = {
+            timedelta(hours=49): 0,
+            timedelta(hours=47, minutes=55): 1,  # 48 h
+            timedelta(hours=23, minutes=55): 0,  # no 24 h
+            timedelta(hours=1, minutes=55): 0,  # no 2 h
+            timedelta(minutes=55): 1,  # 1 h
+        }
+        for before, count in expected.items():
+            await advance(app, clock, start - before - clock.now())
+            assert (await run_timers(app))["reminders"] == count, before
+        await drained(app)
+        reminders = [m.text for m in user.bot_messages if "Напоминание" in m.content]
+        assert len(reminders) == 2
+        assert "начнётся через 48 ч" in reminders[0] and "начнётся через 1 ч" in reminders[1]
+    finally:
+        await app.stop()
