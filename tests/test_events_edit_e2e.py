@@ -164,7 +164,10 @@ async def test_forged_edits_are_refused_and_change_nothing(capp, emulator, clock
         await user.wait_callback_answer(timeout=10)
     # The teacher (not the organiser of a municipal event) is told plainly; a typed title goes nowhere.
     assert "не можете" in answer.text
-    await say(teacher, "Взломанное название", "")
+    # No dialog was opened: the typed title is just text the bot does not take as an answer.
+    assert "Я понимаю кнопки и команды" in await say(
+        teacher, "Взломанное название", "Я понимаю кнопки и команды"
+    )
     event = await event_row(capp, event_id)
     assert (event.title, event.capacity) == ("Экскурсия в депо", 1)
 

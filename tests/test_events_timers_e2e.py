@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
-from models import Municipality, Outbox, OutboxStatus, Role, School
+from models import EventStatus, Municipality, Outbox, OutboxStatus, Role, School
 from sandbox import SimUser
 from tests.conftest import ADMIN_ID
 from tests.dbcheck import rows, scalar
@@ -20,6 +20,7 @@ from tests.flows_events import (  # noqa: F401  (fixtures)
     clock,
     count_containing,
     drained,
+    event_row,
     local,
     make_app,
     person,
@@ -198,8 +199,8 @@ async def test_teacher_sees_only_their_school_and_role_is_rechecked(capp, emulat
     event_id = await publish(capp, title="Ярмарка вакансий", starts_at=local(4, 12, base=clock.now()))
     await teacher.press(data=f"me:{event_id}:cancel_yes", force=True)
     assert "не можете" in (await teacher.wait_callback_answer(timeout=10)).text
-    statuses = await rows(capp, select(Outbox.kind).where(Outbox.kind == "event_cancelled"))
-    assert statuses == []
+    event = await event_row(capp, event_id)
+    assert (event.status, event.cancelled_at, event.version) == (EventStatus.published, None, 1)
 
 
 def next_weekday(clock_now: datetime, weekday: int, hour: int, minute: int = 0) -> datetime:
