@@ -18,6 +18,8 @@ from models import (
     EventStatus,
     Learner,
     Municipality,
+    Outbox,
+    OutboxStatus,
     Role,
     Rsvp,
     RsvpStatus,
@@ -289,3 +291,37 @@ async def test_leaving_pupils_free_their_seats_and_stay_counted(sessions):
         status = dict((await session.execute(select(Rsvp.learner_id, Rsvp.status))).all())
         assert status[me.id] is RsvpStatus.not_going, "a forgotten pupil holds no offer"
         assert await session.scalar(select(Learner.user_id).where(Learner.id == me.id)) is None
+
+
+async def test_digest_collects_held_announcements_but_never_replies(sessions):
+    """Monday 10:00: the digest takes the held announcement of an event published last week; a reply (the
+    upcoming events a new subscriber is waiting for) stays a message of its own; midweek nothing."""
+    from services.outbox import REPLY, enqueue
+    from services.quiet_hours import queue_digests
+
+    wednesday = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)  # 12:00 in Moscow
+    monday = datetime(2026, 11, 30, 7, 0, tzinfo=UTC)  # 10:00 in Moscow
+    async with sessions.begin() as session:
+        kostroma = await session.scalar(select(Municipality.id).where(Municipality.name == "город Кострома"))
+        user = User(telegram_id=600, consent_at=wednesday, language="ru", digest="weekly")
+        session.add(user)
+        await session.flush()
+        session.add(Learner(user_id=user.id, school_id=1, grade=9, is_self=True))
+        events = [
+            Event(kind=EventKind.open_day, title=f"ДОД {n}", starts_at=monday + timedelta(days=9),
+                  municipality_id=kostroma, status=EventStatus.published, published_at=wednesday)
+            for n in (1, 2)
+        ]  # fmt: skip
+        session.add_all(events)
+        await session.flush()
+        for event, payload in zip(events, ({}, {REPLY: True}), strict=True):
+            await enqueue(session, key=f"announce:{event.id}:{user.id}", chat_id=600, user_id=user.id,
+                          kind="announcement", payload=payload, event_id=event.id)  # fmt: skip
+        assert await queue_digests(session, wednesday + timedelta(hours=1), MSK) == 0, "not midweek"
+        assert await queue_digests(session, monday, MSK) == 1
+        digest = await session.scalar(select(Outbox).where(Outbox.kind == "digest"))
+        assert digest is not None and digest.payload == {"events": [events[0].id]}
+        left = (await session.execute(select(Outbox.event_id, Outbox.status).where(Outbox.kind == "announcement")
+                                      .order_by(Outbox.event_id))).all()  # fmt: skip
+        assert left == [(events[0].id, OutboxStatus.sent), (events[1].id, OutboxStatus.pending)]
+        assert await queue_digests(session, monday + timedelta(hours=2), MSK) == 0, "once a week"
