@@ -1,0 +1,57 @@
+"""Lists that grow with the directory are shown 20 a page: a city with 130 schools can still be chosen in
+the sign-up dialog and in /profile (Telegram refuses more than 100 buttons under a message)."""
+
+# ruff: noqa: F811  (the fixtures `capp` and `clock` are imported from tests.flows_events)
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from models import Learner, School
+from sandbox import SimUser
+from tests.dbcheck import rows
+from tests.flows import KOSTROMA, press_and_wait_edit, send_and_wait
+from tests.flows_events import capp, clock, municipality_id  # noqa: F401  (fixtures)
+
+
+def school_labels(user: SimUser) -> list[str]:
+    assert user.last is not None
+    return [label for label in user.last.button_labels if label.startswith("Школа № ")]
+
+
+async def test_sign_up_and_profile_page_through_130_schools(capp, emulator, clock):
+    kostroma = await municipality_id(capp)
+    async with capp.sessions.begin() as session:
+        session.add_all(School(municipality_id=kostroma, name=f"Школа № {n:03d}") for n in range(100, 230))
+    parent = emulator.user(7001, language_code="ru")
+    await send_and_wait(parent, "/start")
+    for label in ("✅ Согласен(на)", "Я родитель", KOSTROMA):
+        await press_and_wait_edit(parent, label, timeout=10)
+    assert parent.last is not None and "Страница 1 из 7" in (parent.last.text or "")
+    assert sum(len(row) for row in parent.last.buttons) <= 100
+    assert "◀" not in parent.last.button_labels and "▶" in parent.last.button_labels
+    first_page = school_labels(parent)
+    await press_and_wait_edit(parent, "▶", timeout=10)
+    assert "Страница 2 из 7" in (parent.last.text or "")
+    second = school_labels(parent)[3]
+    assert second not in first_page
+    await press_and_wait_edit(parent, second, timeout=10)
+    await press_and_wait_edit(parent, "9", timeout=10)
+    assert "Готово!" in (parent.last.text or "")
+
+    # A second child, in /profile: the last page, then back one page, and a school there.
+    await press_and_wait_edit(parent, "➕ Добавить ещё ребёнка", timeout=10)
+    await press_and_wait_edit(parent, KOSTROMA, timeout=10)
+    for _ in range(6):
+        await press_and_wait_edit(parent, "▶", timeout=10)
+    assert "Страница 7 из 7" in (parent.last.text or "") and "▶" not in parent.last.button_labels
+    await press_and_wait_edit(parent, "◀", timeout=10)
+    assert "Страница 6 из 7" in (parent.last.text or "")
+    third = school_labels(parent)[0]
+    await press_and_wait_edit(parent, third, timeout=10)
+    await press_and_wait_edit(parent, "3", timeout=10)
+    assert "Ребёнок добавлен: 3 класс, " + third in (parent.last.text or "")
+    learners = await rows(
+        capp,
+        select(School.name, Learner.grade).join(School, School.id == Learner.school_id).order_by(Learner.id),
+    )
+    assert learners == [(second, 9), (third, 3)]
