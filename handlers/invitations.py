@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.audience_callbacks import InviteCb, ProfileCb
 from bot.filters import HasRole
-from handlers.keyboards import rows
+from handlers.keyboards import page_note, paged_rows, rows
 from models import Invitation, Municipality, Role, School, User
 from services import directory
 from services.invitations import (
@@ -120,7 +120,7 @@ async def _edit(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | 
 
 
 async def _ask_scope(
-    query: CallbackQuery, state: FSMContext, session: AsyncSession, profile: Profile
+    query: CallbackQuery, state: FSMContext, session: AsyncSession, profile: Profile, page: int = 0
 ) -> None:
     data = await state.get_data()
     scope = profile.coordinator_municipality_id
@@ -129,25 +129,37 @@ async def _ask_scope(
         data["municipality_id"] = scope
     if "municipality_id" not in data:
         items = await directory.municipalities(session)
+        markup, page, pages = paged_rows(
+            [(m.name, InviteCb(step="muni", value=m.id).pack()) for m in items],
+            page,
+            lambda p: InviteCb(step="page", value=p).pack(),
+        )
         await _edit(
-            query,
-            _("For which municipality?"),
-            rows([(m.name, InviteCb(step="muni", value=m.id).pack()) for m in items]),
+            query, "\n".join(filter(None, [_("For which municipality?"), page_note(page, pages)])), markup
         )
         return
     if INVITE_ROLES[int(data["role"])] is Role.teacher and "school_id" not in data:
         schools = await directory.schools_of(session, int(data["municipality_id"]))
-        await _edit(
-            query,
-            _("For which school?"),
-            rows([(s.name, InviteCb(step="school", value=s.id).pack()) for s in schools]),
+        markup, page, pages = paged_rows(
+            [(s.name, InviteCb(step="school", value=s.id).pack()) for s in schools],
+            page,
+            lambda p: InviteCb(step="page", value=p).pack(),
         )
+        await _edit(query, "\n".join(filter(None, [_("For which school?"), page_note(page, pages)])), markup)
         return
     await _edit(
         query,
         _("How many people may use the link?"),
         rows([(str(n), InviteCb(step="uses", value=n).pack()) for n in MAX_USES_CHOICES], width=3),
     )
+
+
+@router.callback_query(InviteDialog.choosing, InviteCb.filter(F.step == "page"), HasRole(Role.coordinator))
+async def invite_page(
+    query: CallbackQuery, callback_data: InviteCb, state: FSMContext, session: AsyncSession, profile: Profile
+) -> None:
+    """«◀» / «▶» in the list of municipalities or schools: the same question, another page."""
+    await _ask_scope(query, state, session, profile, callback_data.value)
 
 
 @router.callback_query(InviteDialog.choosing, InviteCb.filter(F.step == "role"), HasRole(Role.coordinator))

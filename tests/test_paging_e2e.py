@@ -1,5 +1,6 @@
 """Lists that grow with the directory are shown 20 a page: a city with 130 schools can still be chosen in
-the sign-up dialog and in /profile (Telegram refuses more than 100 buttons under a message)."""
+the sign-up dialog, in /profile, in /invite and in /broadcast (Telegram refuses more than 100 buttons under
+a message)."""
 
 # ruff: noqa: F811  (the fixtures `capp` and `clock` are imported from tests.flows_events)
 from __future__ import annotations
@@ -8,6 +9,7 @@ from sqlalchemy import select
 
 from models import Learner, School
 from sandbox import SimUser
+from tests.conftest import ADMIN_ID
 from tests.dbcheck import rows
 from tests.flows import KOSTROMA, press_and_wait_edit, send_and_wait
 from tests.flows_events import capp, clock, municipality_id  # noqa: F401  (fixtures)
@@ -55,3 +57,43 @@ async def test_sign_up_and_profile_page_through_130_schools(capp, emulator, cloc
         select(School.name, Learner.grade).join(School, School.id == Learner.school_id).order_by(Learner.id),
     )
     assert learners == [(second, 9), (third, 3)]
+
+
+async def test_invitation_and_broadcast_page_through_130_schools(capp, emulator, clock):
+    kostroma = await municipality_id(capp)
+    async with capp.sessions.begin() as session:
+        session.add_all(School(municipality_id=kostroma, name=f"Школа № {n:03d}") for n in range(100, 230))
+    admin = emulator.user(ADMIN_ID, language_code="ru")
+    await send_and_wait(admin, "/invite")
+    await press_and_wait_edit(admin, "Педагог (школа)", timeout=10)
+    await press_and_wait_edit(admin, KOSTROMA, timeout=10)
+    assert "Страница 1 из 7" in (admin.last.text or "") and sum(len(r) for r in admin.last.buttons) <= 100
+    await press_and_wait_edit(admin, "▶", timeout=10)
+    await press_and_wait_edit(admin, "▶", timeout=10)
+    assert "Страница 3 из 7" in (admin.last.text or "")
+    school = school_labels(admin)[0]
+    await press_and_wait_edit(admin, school, timeout=10)
+    assert "Сколько человек смогут воспользоваться ссылкой?" in (admin.last.text or "")
+    await press_and_wait_edit(admin, "1", timeout=10)
+    assert f"Приглашение: педагог: {school}" in (admin.last.text or "")
+
+    await send_and_wait(admin, "/broadcast", timeout=10)
+    for label in (KOSTROMA, "Все", "Все классы"):
+        await press_and_wait_edit(admin, label, timeout=10)
+    assert (
+        "Страница 1 из 7" in (admin.last.text or "")
+        and "Все школы муниципалитета" in admin.last.button_labels
+    )
+    assert sum(len(r) for r in admin.last.buttons) <= 100
+    await press_and_wait_edit(admin, "▶", timeout=10)
+    assert (
+        "Страница 2 из 7" in (admin.last.text or "")
+        and "Все школы муниципалитета" in admin.last.button_labels
+    )
+    chosen = school_labels(admin)[-1]
+    await press_and_wait_edit(admin, chosen, timeout=10)
+    assert "Пришлите текст объявления" in (admin.last.text or "")
+    await send_and_wait(admin, "Собрание в актовом зале", timeout=10)
+    await admin.press("Нет")
+    await admin.wait_for(lambda u: "Отправить?" in (u.last.text or ""), timeout=10)
+    assert chosen in (admin.last.text or "")
