@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
@@ -171,21 +171,38 @@ async def queue_digests(session: AsyncSession, now: datetime, default_zone: Zone
         if not items:
             continue  # published since this week's digest moment: they wait for next Monday's
         year, week, _ = local.isocalendar()
+        key = f"digest:{user_id}:{year}-W{week:02d}"
         created = await enqueue(
             session,
-            key=f"digest:{user_id}:{year}-W{week:02d}",
+            key=key,
             chat_id=items[0][2],
             user_id=user_id,
             kind="digest",
-            payload={"events": sorted({item[1] for item in items if item[1] is not None})},
+            payload={"events": []},
             priority=Priority.announcement,
         )
         if not created:
             continue  # this week's digest went out already; these wait for the next one
-        queued += 1
+        # Only what is still pending is taken (the sender may have just claimed a row to hold it): the
+        # digest names exactly the announcements it settles, so none is announced again next week.
+        taken = (
+            await session.execute(
+                update(Outbox)
+                .where(Outbox.id.in_([item[0] for item in items]), Outbox.status == OutboxStatus.pending)
+                .values(status=OutboxStatus.sent, sent_at=datetime.now(UTC), last_error="in weekly digest")
+                .returning(Outbox.event_id)
+                .execution_options(synchronize_session=False)
+            )
+        ).scalars()
+        events = sorted({event_id for event_id in taken if event_id is not None})
+        if not events:
+            await session.execute(delete(Outbox).where(Outbox.key == key))
+            continue
         await session.execute(
             update(Outbox)
-            .where(Outbox.id.in_([item[0] for item in items]), Outbox.status == OutboxStatus.pending)
-            .values(status=OutboxStatus.sent, sent_at=datetime.now(UTC), last_error="in weekly digest")
+            .where(Outbox.key == key)
+            .values(payload={"events": events})
+            .execution_options(synchronize_session=False)
         )
+        queued += 1
     return queued

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from icalendar import Calendar
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.clock import TestClock
 from bot.demo import seed_directory
@@ -325,3 +325,44 @@ async def test_digest_collects_held_announcements_but_never_replies(sessions):
                                       .order_by(Outbox.event_id))).all()  # fmt: skip
         assert left == [(events[0].id, OutboxStatus.sent), (events[1].id, OutboxStatus.pending)]
         assert await queue_digests(session, monday + timedelta(hours=2), MSK) == 0, "once a week"
+
+
+async def test_digest_names_only_what_it_settles(sessions, monkeypatch):
+    """The sender claims a row (to hold it) after the digest pass read it as pending: this week's digest
+    does not name that event, which stays with the sender for the next digest, so no event is in two."""
+    from services import quiet_hours
+    from services.outbox import enqueue
+
+    friday = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+    monday = datetime(2026, 11, 30, 7, 0, tzinfo=UTC)  # 10:00 in Moscow
+    async with sessions.begin() as session:
+        kostroma = await session.scalar(select(Municipality.id).where(Municipality.name == "город Кострома"))
+        user = User(telegram_id=700, consent_at=friday, language="ru", digest="weekly")
+        session.add(user)
+        await session.flush()
+        events = [
+            Event(kind=EventKind.open_day, title=f"ДОД {n}", starts_at=monday + timedelta(days=9),
+                  municipality_id=kostroma, status=EventStatus.published, published_at=friday)
+            for n in (1, 2)
+        ]  # fmt: skip
+        session.add_all(events)
+        await session.flush()
+        for event in events:
+            await enqueue(session, key=f"announce:{event.id}:{user.id}", chat_id=700, user_id=user.id,
+                          kind="announcement", event_id=event.id)  # fmt: skip
+        zones = quiet_hours.user_zones
+
+        async def claimed_meanwhile(
+            session_, user_ids, default
+        ):  # the sender's claim, between read and write
+            await session_.execute(update(Outbox).where(Outbox.event_id == events[1].id)
+                                   .values(status=OutboxStatus.sending))  # fmt: skip
+            return await zones(session_, user_ids, default)
+
+        monkeypatch.setattr(quiet_hours, "user_zones", claimed_meanwhile)
+        assert await quiet_hours.queue_digests(session, monday, MSK) == 1
+        digest = await session.scalar(select(Outbox).where(Outbox.kind == "digest"))
+        assert digest is not None and digest.payload == {"events": [events[0].id]}
+        statuses = (await session.execute(select(Outbox.event_id, Outbox.status).where(
+            Outbox.kind == "announcement").order_by(Outbox.event_id))).all()  # fmt: skip
+        assert statuses == [(events[0].id, OutboxStatus.sent), (events[1].id, OutboxStatus.sending)]
