@@ -9,12 +9,13 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from bot.app import App, build_app
 from bot.clock import TestClock
 from bot.demo import seed_directory
 from models import Event, EventKind, Learner, Municipality, Outbox, OutboxStatus, Role, School, User, UserRole
+from models.base import utcnow
 from sandbox import Emulator, SimUser
 from services.events import EventDraft, create_event, publish_event
 from tests.conftest import make_settings
@@ -157,7 +158,23 @@ async def run_timers(app: App) -> dict[str, int]:
 
 
 async def advance(app: App, clock: TestClock, delta: timedelta) -> None:
-    """Time passes: for the bot's clock, and for the outbox (what waited `x` now waits `x - delta`)."""
+    """Time passes: for the bot's clock, and for the outbox (what waited `x` now waits `x - delta`).
+
+    The sender is let settle first (nothing due, nothing in flight): a row held while the clock jumps
+    would be held from the new time and miss the shift."""
+    for _attempt in range(250):
+        async with app.sessions() as session:
+            busy = await session.scalar(
+                select(func.count())
+                .select_from(Outbox)
+                .where(
+                    (Outbox.status == OutboxStatus.sending)
+                    | ((Outbox.status == OutboxStatus.pending) & (Outbox.not_before <= utcnow()))
+                )
+            )
+        if not busy:
+            break
+        await asyncio.sleep(0.02)
     clock.advance(delta)
     async with app.sessions.begin() as session:
         rows = (

@@ -405,3 +405,25 @@ async def test_reminder_offsets_from_the_settings(emulator, database_url):
         assert "начнётся через 48 ч" in reminders[0] and "начнётся через 1 ч" in reminders[1]
     finally:
         await app.stop()
+
+
+async def test_a_digest_of_many_long_titles_fits_one_message(capp, emulator, clock):
+    weekly = emulator.user(5901, language_code="ru")
+    await pupil(capp, weekly, 9, digest="weekly")
+    titles = [
+        (f"{n:02d} Профориентационное мероприятие " + "о профессиях будущего " * 10)[:200] for n in range(20)
+    ]
+    for n, title in enumerate(titles):
+        await publish(
+            capp, title=title, starts_at=local(10 + n // 4, 9 + n % 4, base=clock.now()), wake=False
+        )
+    await capp.delivery.run(budget=5)
+    await advance(capp, clock, next_weekday(clock.now(), 0, 10) - clock.now())
+    assert (await run_timers(capp))["digests"] == 1
+    await weekly.wait_for(lambda u: "Мероприятия недели для вас" in (u.last.text or ""), timeout=10)
+    digest = weekly.last
+    assert len(digest.text) <= 4096 and len(digest.buttons) == 15
+    assert titles[0] in digest.text and titles[14] in digest.text and titles[15] not in digest.text
+    assert "…и ещё мероприятий на этой неделе: 5." in digest.text
+    await drained(capp)
+    assert count_containing(weekly, "Мероприятия недели для вас") == 1

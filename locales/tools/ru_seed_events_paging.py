@@ -2,4 +2,5 @@
 
 RU = {
     "Page {page} of {pages}": "Страница {page} из {pages}",
+    "…and {n} more events this week.": "…и ещё мероприятий на этой неделе: {n}.",
 }
