@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.audience_callbacks import InviteCb, ProfileCb
 from bot.filters import HasRole
-from handlers.keyboards import page_note, paged_rows, rows
+from handlers.keyboards import nav_row, page_note, page_of, paged_rows, rows
 from models import Invitation, Municipality, Role, School, User
 from services import directory
 from services.invitations import (
@@ -264,20 +264,51 @@ async def describe(session: AsyncSession, invitation: Invitation, bot: Bot) -> s
     )
 
 
-@router.message(Command("invites"), HasRole(Role.coordinator))
-async def invites(message: Message, session: AsyncSession, profile: Profile, bot: Bot) -> None:
+INVITES_PAGE = 10  # ten descriptions with their links fit one message
+
+
+async def invites_view(
+    session: AsyncSession, profile: Profile, bot: Bot, page: int
+) -> tuple[str, InlineKeyboardMarkup] | None:
+    """One page of the active invitations, numbered across pages, a «Revoke» button each."""
     items = await active_invitations(session, profile)
     if not items:
-        await message.answer(_("There are no active invitations. Create one with /invite."))
-        return
+        return None
+    shown, page, pages = page_of(items, page, INVITES_PAGE)
     lines = [_("<b>Active invitations</b>")]
+    if pages > 1:
+        lines[0] += "\n" + page_note(page, pages)
     buttons = []
-    for number, invitation in enumerate(items, start=1):
+    for number, invitation in enumerate(shown, start=page * INVITES_PAGE + 1):
         lines.append(f"{number}. " + await describe(session, invitation, bot))
         buttons.append(
             (_("Revoke #{n}").format(n=number), InviteCb(step="revoke", value=invitation.id).pack())
         )
-    await message.answer("\n\n".join(lines), reply_markup=rows(buttons, width=2))
+    markup = rows(buttons, width=2)
+    nav = nav_row(page, pages, lambda p: InviteCb(step="invites_page", value=p).pack())
+    if nav:
+        markup.inline_keyboard.append(nav)
+    return "\n\n".join(lines), markup
+
+
+@router.message(Command("invites"), HasRole(Role.coordinator))
+async def invites(message: Message, session: AsyncSession, profile: Profile, bot: Bot) -> None:
+    view = await invites_view(session, profile, bot, 0)
+    if view is None:
+        await message.answer(_("There are no active invitations. Create one with /invite."))
+        return
+    await message.answer(view[0], reply_markup=view[1])
+
+
+@router.callback_query(InviteCb.filter(F.step == "invites_page"), HasRole(Role.coordinator))
+async def invites_page(
+    query: CallbackQuery, callback_data: InviteCb, session: AsyncSession, profile: Profile, bot: Bot
+) -> None:
+    view = await invites_view(session, profile, bot, callback_data.value)
+    if view is None:
+        await query.answer(_("There are no active invitations. Create one with /invite."), show_alert=True)
+        return
+    await _edit(query, view[0], view[1])
 
 
 @router.callback_query(InviteCb.filter(F.step == "revoke"), HasRole(Role.coordinator))

@@ -5,9 +5,12 @@ a message)."""
 # ruff: noqa: F811  (the fixtures `capp` and `clock` are imported from tests.flows_events)
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
-from models import Learner, School
+from models import Invitation, Learner, Role, School, User
+from models.base import utcnow
 from sandbox import SimUser
 from tests.conftest import ADMIN_ID
 from tests.dbcheck import rows
@@ -97,3 +100,26 @@ async def test_invitation_and_broadcast_page_through_130_schools(capp, emulator,
     await admin.press("Нет")
     await admin.wait_for(lambda u: "Отправить?" in (u.last.text or ""), timeout=10)
     assert chosen in (admin.last.text or "")
+
+
+async def test_invites_lists_25_invitations_a_page_at_a_time(capp, emulator, clock):
+    admin = emulator.user(ADMIN_ID, language_code="ru")
+    await send_and_wait(admin, "/help")
+    kostroma = await municipality_id(capp)
+    async with capp.sessions.begin() as session:
+        creator = await session.scalar(select(User.id).where(User.telegram_id == ADMIN_ID))
+        session.add_all(
+            Invitation(code=f"code{n:02d}", role=Role.coordinator, municipality_id=kostroma, created_by=creator,
+                       created_at=utcnow(), expires_at=utcnow() + timedelta(days=7), max_uses=1, uses=0)
+            for n in range(25)
+        )  # fmt: skip
+    await send_and_wait(admin, "/invites")
+    assert "Страница 1 из 3" in admin.last.text and "1. " in admin.last.text and "11. " not in admin.last.text
+    assert len(admin.last.text) <= 4096 and "▶" in admin.last.button_labels
+    await press_and_wait_edit(admin, "▶", timeout=10)
+    assert "Страница 2 из 3" in admin.last.text and "\n\n11. " in admin.last.text
+    assert "Отозвать №15" in admin.last.button_labels and "Отозвать №5" not in admin.last.button_labels
+    await admin.press("Отозвать №15")
+    assert "Отозвано" in (await admin.wait_callback_answer(timeout=10)).text
+    revoked = await rows(capp, select(Invitation.code).where(Invitation.revoked_at.is_not(None)))
+    assert revoked == [("code14",)]
