@@ -88,8 +88,8 @@ async def begin(message: Message, state: FSMContext, session: AsyncSession, prof
             await message.answer(_("The directory is empty: there is no municipality to send to yet."))
             return
         await state.set_state(Compose.municipality)
-        buttons = [(m.name, _step("mun", str(m.id))) for m in municipalities]
-        await message.answer(_("New broadcast. To which municipality?"), reply_markup=rows(buttons))
+        text, markup = await _municipality_page(session, 0)
+        await message.answer(text, reply_markup=markup)
         return
     school_id = await broadcast_audience.teacher_school(session, profile.user.id)
     if school_id is None:
@@ -104,6 +104,26 @@ async def begin(message: Message, state: FSMContext, session: AsyncSession, prof
     buttons.append((_("The whole school"), _step("scope", "school")))
     await state.set_state(Compose.scope)
     await message.answer(_("New broadcast. To whom?"), reply_markup=rows(buttons))
+
+
+async def _municipality_page(session: AsyncSession, page: int) -> tuple[str, InlineKeyboardMarkup]:
+    municipalities = await directory.municipalities(session)
+    markup, page, pages = paged_rows(
+        [(m.name, _step("mun", str(m.id))) for m in municipalities], page, lambda p: _step("mun_page", str(p))
+    )
+    return "\n".join(
+        filter(None, [_("New broadcast. To which municipality?"), page_note(page, pages)])
+    ), markup
+
+
+@router.callback_query(Compose.municipality, BroadcastStepCb.filter(F.step == "mun_page"), AUTHORS)
+async def municipality_page(
+    query: CallbackQuery, callback_data: BroadcastStepCb, session: AsyncSession
+) -> None:
+    text, markup = await _municipality_page(
+        session, int(callback_data.value) if callback_data.value.isdigit() else 0
+    )
+    await _ask(query, text, markup)
 
 
 @router.callback_query(Compose.municipality, BroadcastStepCb.filter(F.step == "mun"), AUTHORS)

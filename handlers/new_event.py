@@ -170,8 +170,26 @@ async def begin(message: Message, state: FSMContext, session: AsyncSession, prof
         await _ask_kind(message, state)
         return
     await state.set_state(NewEvent.municipality)
-    buttons = [(m.name, NewEventCb(step="mun", value=str(m.id)).pack()) for m in municipalities]
-    await message.answer(_("New event. For which municipality?"), reply_markup=rows(buttons))
+    text, markup = await _municipality_page(session, 0)
+    await message.answer(text, reply_markup=markup)
+
+
+async def _municipality_page(session: AsyncSession, page: int) -> tuple[str, InlineKeyboardMarkup]:
+    municipalities = await directory.municipalities(session)
+    markup, page, pages = paged_rows(
+        [(m.name, NewEventCb(step="mun", value=str(m.id)).pack()) for m in municipalities],
+        page,
+        lambda p: NewEventCb(step="mun_page", value=str(p)).pack(),
+    )
+    return "\n".join(filter(None, [_("New event. For which municipality?"), page_note(page, pages)])), markup
+
+
+@router.callback_query(NewEvent.municipality, NewEventCb.filter(F.step == "mun_page"))
+async def municipality_page(query: CallbackQuery, callback_data: NewEventCb, session: AsyncSession) -> None:
+    text, markup = await _municipality_page(
+        session, int(callback_data.value) if callback_data.value.isdigit() else 0
+    )
+    await _ask(query, text, markup)
 
 
 @router.callback_query(NewEvent.municipality, NewEventCb.filter(F.step == "mun"))

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from models import Invitation, Learner, Role, School, User
+from models import Invitation, Learner, Municipality, Role, School, User
 from models.base import utcnow
 from sandbox import SimUser
 from tests.conftest import ADMIN_ID
@@ -123,3 +123,35 @@ async def test_invites_lists_25_invitations_a_page_at_a_time(capp, emulator, clo
     assert "Отозвано" in (await admin.wait_callback_answer(timeout=10)).text
     revoked = await rows(capp, select(Invitation.code).where(Invitation.revoked_at.is_not(None)))
     assert revoked == [("code14",)]
+
+
+async def test_an_admin_pages_through_130_municipalities(capp, emulator, clock):
+    async with capp.sessions.begin() as session:
+        session.add_all(
+            Municipality(region="Тестовая область", name=f"Округ № {n:03d}") for n in range(100, 230)
+        )
+    admin = emulator.user(ADMIN_ID, language_code="ru")
+
+    def districts(user: SimUser) -> list[str]:
+        return [label for label in user.last.button_labels if label.startswith("Округ № ")]
+
+    for command, after in (("/new_event", "Какой это вид?"), ("/broadcast", "Кто получит сообщение?")):
+        await send_and_wait(admin, command)
+        assert "Страница 1 из 7" in admin.last.text and sum(len(r) for r in admin.last.buttons) <= 100
+        first = districts(admin)
+        await press_and_wait_edit(admin, "▶", timeout=10)
+        assert "Страница 2 из 7" in admin.last.text
+        chosen = next(label for label in districts(admin) if label not in first)
+        await press_and_wait_edit(admin, chosen, timeout=10)
+        assert after in admin.last.text, command
+        await send_and_wait(admin, "/cancel")
+    await send_and_wait(admin, "/plan")
+    assert "Страница 1 из 7" in admin.last.text
+    await press_and_wait_edit(admin, "▶", timeout=10)
+    assert "Страница 2 из 7" in admin.last.text
+    count = len(admin.bot_messages)
+    await admin.press(districts(admin)[0])
+    await admin.wait_for(
+        lambda u: len(u.bot_messages) >= count + 3 and u.last.document is not None, timeout=10
+    )
+    assert admin.last.document.file_name == "plan_template.csv"
