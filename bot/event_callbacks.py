@@ -47,11 +47,13 @@ class EventReportCb(CallbackData, prefix="er"):
 
 
 class AttendCb(CallbackData, prefix="at"):
-    """Attendance screen: toggle a participant, set a result, add a walk-in, finish."""
+    """Attendance screen: toggle a participant, set a result, add a walk-in, finish; `page` of the list
+    the button was on (the sheet is redrawn at that page)."""
 
     event_id: int
     action: str
     value: int = 0
+    page: int = 0
 
 
 class FeedbackCb(CallbackData, prefix="fb"):

@@ -4,6 +4,7 @@ record contest results, and close the marking, which asks the attendees for feed
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from html import escape
 
 from aiogram import Router
 from aiogram.exceptions import TelegramBadRequest
@@ -17,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import Clock
 from bot.event_callbacks import AttendCb
 from bot.filters import HasRole
-from handlers.keyboards import rows
+from handlers.keyboards import PAGE_SIZE, nav_row, page_note, page_of, rows
 from handlers.new_event import error_text, zone_of
 from models import Event, EventKind, Role, Rsvp, School
 from services import attendance
@@ -48,20 +49,24 @@ async def choose_event(
     await message.answer(_("Attendance: choose the event."), reply_markup=rows(buttons))
 
 
-async def _sheet(session: AsyncSession, event: Event, people: list[Rsvp]) -> tuple[str, InlineKeyboardMarkup]:
+async def _sheet(
+    session: AsyncSession, event: Event, people: list[Rsvp], page: int = 0
+) -> tuple[str, InlineKeyboardMarkup]:
+    """The header with the numbers to report and one page of participants (a row each, 🏆 for contests)."""
     schools = {s.id: s.name for s in (await session.scalars(select(School))).all()}
     came, ovz, winners = attendance.summary(people)
+    shown, page, pages = page_of(people, page)
     lines = [
-        _("<b>Attendance: {title}</b>").format(
-            title=event.title.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-        ),
+        _("<b>Attendance: {title}</b>").format(title=escape(event.title)),
         _("Tap a participant to mark them present (✅) or absent (⬜)."),
         _("Came: {n}, of them with ОВЗ: {ovz}, winners and prize-winners: {w}.").format(
             n=came, ovz=ovz, w=winners
         ),
     ]
+    if pages > 1:
+        lines.append(page_note(page, pages))
     keyboard: list[list[InlineKeyboardButton]] = []
-    for n, rsvp in enumerate(people, start=1):
+    for n, rsvp in enumerate(shown, start=page * PAGE_SIZE + 1):
         who = (
             learner_label(rsvp.grade, schools.get(rsvp.school_id or 0))
             if rsvp.grade
@@ -73,25 +78,31 @@ async def _sheet(session: AsyncSession, event: Event, people: list[Rsvp]) -> tup
         row = [
             InlineKeyboardButton(
                 text=f"{mark} {n}. {who}{RESULT_MARKS.get(rsvp.result, '')}"[:60],
-                callback_data=AttendCb(event_id=event.id, action="toggle", value=rsvp.id).pack(),
+                callback_data=AttendCb(event_id=event.id, action="toggle", value=rsvp.id, page=page).pack(),
             )
         ]
         if event.kind is EventKind.contest:
             row.append(
                 InlineKeyboardButton(
                     text="🏆",
-                    callback_data=AttendCb(event_id=event.id, action="result", value=rsvp.id).pack(),
+                    callback_data=AttendCb(
+                        event_id=event.id, action="result", value=rsvp.id, page=page
+                    ).pack(),
                 )
             )
         keyboard.append(row)
+    nav = nav_row(page, pages, lambda p: AttendCb(event_id=event.id, action="open", page=p).pack())
+    if nav:
+        keyboard.append(nav)
     keyboard.append(
         [
             InlineKeyboardButton(
-                text=_("➕ Walk-in"), callback_data=AttendCb(event_id=event.id, action="walkin").pack()
+                text=_("➕ Walk-in"),
+                callback_data=AttendCb(event_id=event.id, action="walkin", page=page).pack(),
             ),
             InlineKeyboardButton(
                 text=_("🏁 Finish and ask for feedback"),
-                callback_data=AttendCb(event_id=event.id, action="finish").pack(),
+                callback_data=AttendCb(event_id=event.id, action="finish", page=page).pack(),
             ),
         ]
     )
@@ -119,6 +130,7 @@ async def on_attendance(
     now = clock.now()
     user = profile.user
     event_id, action, value = callback_data.event_id, callback_data.action, callback_data.value
+    page = callback_data.page
     try:
         if action == "toggle":
             await attendance.toggle_attended(session, user, event_id, value, now)
@@ -127,10 +139,10 @@ async def on_attendance(
         elif action == "walkin":
             await attendance.participants(session, user, event_id, now)  # checks the right to mark
             buttons = [
-                (str(g), AttendCb(event_id=event_id, action="walkin_grade", value=g).pack())
+                (str(g), AttendCb(event_id=event_id, action="walkin_grade", value=g, page=page).pack())
                 for g in range(1, 12)
             ]
-            buttons.append((_("« Back"), AttendCb(event_id=event_id, action="open").pack()))
+            buttons.append((_("« Back"), AttendCb(event_id=event_id, action="open", page=page).pack()))
             await _edit(query, _("A walk-in: which grade?"), rows(buttons, width=4))
             await query.answer()
             return
@@ -151,7 +163,7 @@ async def on_attendance(
         await query.answer(error_text(exc.code), show_alert=True)
         return
     await session.commit()
-    text, keyboard = await _sheet(session, event, people)
+    text, keyboard = await _sheet(session, event, people, page)
     await _edit(query, text, keyboard)
     if action != "finish":
         await query.answer()

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.callbacks import BroadcastAckCb, BroadcastCb, BroadcastStepCb
 from bot.filters import HasRole
 from handlers.keyboards import ask as _ask
-from handlers.keyboards import rows
+from handlers.keyboards import page_note, paged_rows, rows
 from models import BroadcastStatus, Municipality, Role, School
 from services import broadcast_audience, broadcasts, directory
 from services.broadcast_audience import AudienceError, AudienceFilter
@@ -88,8 +88,8 @@ async def begin(message: Message, state: FSMContext, session: AsyncSession, prof
             await message.answer(_("The directory is empty: there is no municipality to send to yet."))
             return
         await state.set_state(Compose.municipality)
-        buttons = [(m.name, _step("mun", str(m.id))) for m in municipalities]
-        await message.answer(_("New broadcast. To which municipality?"), reply_markup=rows(buttons))
+        text, markup = await _municipality_page(session, 0)
+        await message.answer(text, reply_markup=markup)
         return
     school_id = await broadcast_audience.teacher_school(session, profile.user.id)
     if school_id is None:
@@ -104,6 +104,26 @@ async def begin(message: Message, state: FSMContext, session: AsyncSession, prof
     buttons.append((_("The whole school"), _step("scope", "school")))
     await state.set_state(Compose.scope)
     await message.answer(_("New broadcast. To whom?"), reply_markup=rows(buttons))
+
+
+async def _municipality_page(session: AsyncSession, page: int) -> tuple[str, InlineKeyboardMarkup]:
+    municipalities = await directory.municipalities(session)
+    markup, page, pages = paged_rows(
+        [(m.name, _step("mun", str(m.id))) for m in municipalities], page, lambda p: _step("mun_page", str(p))
+    )
+    return "\n".join(
+        filter(None, [_("New broadcast. To which municipality?"), page_note(page, pages)])
+    ), markup
+
+
+@router.callback_query(Compose.municipality, BroadcastStepCb.filter(F.step == "mun_page"), AUTHORS)
+async def municipality_page(
+    query: CallbackQuery, callback_data: BroadcastStepCb, session: AsyncSession
+) -> None:
+    text, markup = await _municipality_page(
+        session, int(callback_data.value) if callback_data.value.isdigit() else 0
+    )
+    await _ask(query, text, markup)
 
 
 @router.callback_query(Compose.municipality, BroadcastStepCb.filter(F.step == "mun"), AUTHORS)
@@ -168,12 +188,28 @@ async def choose_grades(
         return
     low, high = GRADE_BANDS[callback_data.value]
     await state.update_data(grade_min=low, grade_max=high)
+    await state.set_state(Compose.school)
+    await _ask_school(query, state, session, 0)
+
+
+async def _ask_school(query: CallbackQuery, state: FSMContext, session: AsyncSession, page: int) -> None:
+    """«All schools» and one page of the municipality's schools."""
     data = await state.get_data()
     schools = await directory.schools_of(session, int(data["municipality_id"]))
-    buttons = [(_("All schools of the municipality"), _step("school", "all"))]
-    buttons += [(s.name, _step("school", str(s.id))) for s in schools]
-    await state.set_state(Compose.school)
-    await _ask(query, _("Which schools?"), rows(buttons))
+    markup, page, pages = paged_rows(
+        [(s.name, _step("school", str(s.id))) for s in schools],
+        page,
+        lambda p: _step("school_page", str(p)),
+        head=[(_("All schools of the municipality"), _step("school", "all"))],
+    )
+    await _ask(query, "\n".join(filter(None, [_("Which schools?"), page_note(page, pages)])), markup)
+
+
+@router.callback_query(Compose.school, BroadcastStepCb.filter(F.step == "school_page"), AUTHORS)
+async def school_page(
+    query: CallbackQuery, callback_data: BroadcastStepCb, state: FSMContext, session: AsyncSession
+) -> None:
+    await _ask_school(query, state, session, int(callback_data.value) if callback_data.value.isdigit() else 0)
 
 
 @router.callback_query(Compose.school, BroadcastStepCb.filter(F.step == "school"), AUTHORS)

@@ -11,7 +11,7 @@ from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import BufferedInputFile, CallbackQuery, Message
+from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import Clock
 from bot.event_callbacks import PlanImportCb
 from bot.filters import HasRole
-from handlers.keyboards import rows
+from handlers.keyboards import page_note, paged_rows, rows
 from handlers.new_event import error_text, zone_of
 from models import Role
 from services import directory
@@ -76,7 +76,9 @@ def row_error_text(code: str) -> str:
 
 
 @router.message(Command("plan"))
-async def begin(message: Message, state: FSMContext, session: AsyncSession, profile: Profile) -> None:
+async def begin(
+    message: Message, state: FSMContext, session: AsyncSession, profile: Profile, clock: Clock
+) -> None:
     await state.clear()
     auth = await authority(session, profile.user)
     if auth.admin:
@@ -84,16 +86,16 @@ async def begin(message: Message, state: FSMContext, session: AsyncSession, prof
         if not municipalities:
             await message.answer(_("The directory is empty: there is no municipality to publish for yet."))
             return
-        buttons = [(m.name, PlanImportCb(step="imp_mun", value=str(m.id)).pack()) for m in municipalities]
         await state.set_state(Import.file)
-        await message.answer(_("Import a plan. For which municipality?"), reply_markup=rows(buttons))
+        text, markup = await _municipality_page(session, 0)
+        await message.answer(text, reply_markup=markup)
         return
     await state.set_state(Import.file)
     await state.update_data(municipality_id=min(auth.municipalities))
-    await _send_template(message)
+    await _send_template(message, clock)
 
 
-async def _send_template(message: Message) -> None:
+async def _send_template(message: Message, clock: Clock) -> None:
     await message.answer(
         _(
             "Fill in the template (one event per row) and send it back as a file. Dates: DD.MM.YYYY HH:MM; "
@@ -102,13 +104,36 @@ async def _send_template(message: Message) -> None:
             "confirm, and a file with any broken row publishes nothing."
         )
     )
-    await message.answer_document(BufferedInputFile(template_xlsx(), filename="plan_template.xlsx"))
-    await message.answer_document(BufferedInputFile(template_csv(), filename="plan_template.csv"))
+    today = clock.now().date()
+    await message.answer_document(BufferedInputFile(template_xlsx(today), filename="plan_template.xlsx"))
+    await message.answer_document(BufferedInputFile(template_csv(today), filename="plan_template.csv"))
+
+
+async def _municipality_page(session: AsyncSession, page: int) -> tuple[str, InlineKeyboardMarkup]:
+    municipalities = await directory.municipalities(session)
+    markup, page, pages = paged_rows(
+        [(m.name, PlanImportCb(step="imp_mun", value=str(m.id)).pack()) for m in municipalities],
+        page,
+        lambda p: PlanImportCb(step="imp_mun_page", value=str(p)).pack(),
+    )
+    return "\n".join(
+        filter(None, [_("Import a plan. For which municipality?"), page_note(page, pages)])
+    ), markup
+
+
+@router.callback_query(Import.file, PlanImportCb.filter(F.step == "imp_mun_page"))
+async def municipality_page(query: CallbackQuery, callback_data: PlanImportCb, session: AsyncSession) -> None:
+    text, markup = await _municipality_page(
+        session, int(callback_data.value) if callback_data.value.isdigit() else 0
+    )
+    if isinstance(query.message, Message):
+        await query.message.edit_text(text, reply_markup=markup)
+    await query.answer()
 
 
 @router.callback_query(Import.file, PlanImportCb.filter(F.step == "imp_mun"))
 async def choose_municipality(
-    query: CallbackQuery, callback_data: PlanImportCb, state: FSMContext, session: AsyncSession
+    query: CallbackQuery, callback_data: PlanImportCb, state: FSMContext, session: AsyncSession, clock: Clock
 ) -> None:
     names = {m.id for m in await directory.municipalities(session)}
     if not callback_data.value.isdigit() or int(callback_data.value) not in names:
@@ -117,7 +142,7 @@ async def choose_municipality(
     await state.update_data(municipality_id=int(callback_data.value))
     await query.answer()
     if isinstance(query.message, Message):
-        await _send_template(query.message)
+        await _send_template(query.message, clock)
 
 
 @router.message(Import.file, F.document)

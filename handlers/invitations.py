@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.audience_callbacks import InviteCb, ProfileCb, RoleCb
 from bot.filters import HasRole
 from bot.settings import Settings
-from handlers.keyboards import rows
+from handlers.keyboards import nav_row, page_note, page_of, paged_rows, rows
 from models import Invitation, Municipality, Role, School, User
 from services import directory
 from services.invitations import (
@@ -147,7 +147,7 @@ async def _edit(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | 
 
 
 async def _ask_scope(
-    query: CallbackQuery, state: FSMContext, session: AsyncSession, profile: Profile
+    query: CallbackQuery, state: FSMContext, session: AsyncSession, profile: Profile, page: int = 0
 ) -> None:
     data = await state.get_data()
     scope = profile.coordinator_municipality_id
@@ -156,25 +156,37 @@ async def _ask_scope(
         data["municipality_id"] = scope
     if "municipality_id" not in data:
         items = await directory.municipalities(session)
+        markup, page, pages = paged_rows(
+            [(m.name, InviteCb(step="muni", value=m.id).pack()) for m in items],
+            page,
+            lambda p: InviteCb(step="page", value=p).pack(),
+        )
         await _edit(
-            query,
-            _("For which municipality?"),
-            rows([(m.name, InviteCb(step="muni", value=m.id).pack()) for m in items]),
+            query, "\n".join(filter(None, [_("For which municipality?"), page_note(page, pages)])), markup
         )
         return
     if INVITE_ROLES[int(data["role"])] is Role.teacher and "school_id" not in data:
         schools = await directory.schools_of(session, int(data["municipality_id"]))
-        await _edit(
-            query,
-            _("For which school?"),
-            rows([(s.name, InviteCb(step="school", value=s.id).pack()) for s in schools]),
+        markup, page, pages = paged_rows(
+            [(s.name, InviteCb(step="school", value=s.id).pack()) for s in schools],
+            page,
+            lambda p: InviteCb(step="page", value=p).pack(),
         )
+        await _edit(query, "\n".join(filter(None, [_("For which school?"), page_note(page, pages)])), markup)
         return
     await _edit(
         query,
         _("How many people may use the link?"),
         rows([(str(n), InviteCb(step="uses", value=n).pack()) for n in MAX_USES_CHOICES], width=3),
     )
+
+
+@router.callback_query(InviteDialog.choosing, InviteCb.filter(F.step == "page"), HasRole(Role.coordinator))
+async def invite_page(
+    query: CallbackQuery, callback_data: InviteCb, state: FSMContext, session: AsyncSession, profile: Profile
+) -> None:
+    """«◀» / «▶» in the list of municipalities or schools: the same question, another page."""
+    await _ask_scope(query, state, session, profile, callback_data.value)
 
 
 @router.callback_query(InviteDialog.choosing, InviteCb.filter(F.step == "role"), HasRole(Role.coordinator))
@@ -281,22 +293,58 @@ async def describe(session: AsyncSession, invitation: Invitation, bot: Bot, defa
     )
 
 
+INVITES_PAGE = 10  # ten descriptions with their links fit one message
+
+
+async def invites_view(
+    session: AsyncSession, profile: Profile, bot: Bot, page: int, zone: ZoneInfo
+) -> tuple[str, InlineKeyboardMarkup] | None:
+    """One page of the active invitations, numbered across pages, a «Revoke» button each."""
+    items = await active_invitations(session, profile)
+    if not items:
+        return None
+    shown, page, pages = page_of(items, page, INVITES_PAGE)
+    lines = [_("<b>Active invitations</b>")]
+    if pages > 1:
+        lines[0] += "\n" + page_note(page, pages)
+    buttons = []
+    for number, invitation in enumerate(shown, start=page * INVITES_PAGE + 1):
+        lines.append(f"{number}. " + await describe(session, invitation, bot, zone))
+        buttons.append(
+            (_("Revoke #{n}").format(n=number), InviteCb(step="revoke", value=invitation.id).pack())
+        )
+    markup = rows(buttons, width=2)
+    nav = nav_row(page, pages, lambda p: InviteCb(step="invites_page", value=p).pack())
+    if nav:
+        markup.inline_keyboard.append(nav)
+    return "\n\n".join(lines), markup
+
+
 @router.message(Command("invites"), HasRole(Role.coordinator))
 async def invites(
     message: Message, session: AsyncSession, profile: Profile, bot: Bot, settings: Settings
 ) -> None:
-    items = await active_invitations(session, profile)
-    if not items:
+    view = await invites_view(session, profile, bot, 0, settings.zone)
+    if view is None:
         await message.answer(_("There are no active invitations. Create one with /invite."))
         return
-    lines = [_("<b>Active invitations</b>")]
-    buttons = []
-    for number, invitation in enumerate(items, start=1):
-        lines.append(f"{number}. " + await describe(session, invitation, bot, settings.zone))
-        buttons.append(
-            (_("Revoke #{n}").format(n=number), InviteCb(step="revoke", value=invitation.id).pack())
-        )
-    await message.answer("\n\n".join(lines), reply_markup=rows(buttons, width=2))
+    await message.answer(view[0], reply_markup=view[1])
+
+
+@router.callback_query(InviteCb.filter(F.step == "invites_page"), HasRole(Role.coordinator))
+async def invites_page(
+    query: CallbackQuery,
+    callback_data: InviteCb,
+    session: AsyncSession,
+    profile: Profile,
+    bot: Bot,
+    settings: Settings,
+) -> None:
+    view = await invites_view(session, profile, bot, callback_data.value, settings.zone)
+    if view is None:
+        await query.answer(_("There are no active invitations. Create one with /invite."), show_alert=True)
+        return
+    await _edit(query, view[0], view[1])
 
 
 @router.callback_query(InviteCb.filter(F.step == "revoke"), HasRole(Role.coordinator))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from html import escape
 
 from aiogram import Router
 from aiogram.exceptions import TelegramBadRequest
@@ -54,7 +55,7 @@ async def my_view(
             state = _("on the wait list, place {n}").format(n=await position(session, rsvp))
         else:
             state = str(STATUS_LABELS[rsvp.status])
-        lines.append(f"{n}. <b>{event.title.replace('<', '&lt;').replace('>', '&gt;')}</b>")
+        lines.append(f"{n}. <b>{escape(event.title)}</b>")
         lines.append(f"   {when(event.starts_at, zone, locale)} · {who} · {state}")
         buttons.append(
             [

@@ -25,7 +25,7 @@ from bot.event_callbacks import PickCb
 from bot.filters import HasRole
 from handlers import date_picker
 from handlers.keyboards import ask as _ask
-from handlers.keyboards import rows
+from handlers.keyboards import page_note, paged_rows, rows
 from models import Event, EventKind, EventLevel, Municipality, Organisation, Role, School
 from services import directory
 from services.cards import KIND_LABELS, LEVEL_LABELS, CardContext, event_text
@@ -170,8 +170,26 @@ async def begin(message: Message, state: FSMContext, session: AsyncSession, prof
         await _ask_kind(message, state)
         return
     await state.set_state(NewEvent.municipality)
-    buttons = [(m.name, NewEventCb(step="mun", value=str(m.id)).pack()) for m in municipalities]
-    await message.answer(_("New event. For which municipality?"), reply_markup=rows(buttons))
+    text, markup = await _municipality_page(session, 0)
+    await message.answer(text, reply_markup=markup)
+
+
+async def _municipality_page(session: AsyncSession, page: int) -> tuple[str, InlineKeyboardMarkup]:
+    municipalities = await directory.municipalities(session)
+    markup, page, pages = paged_rows(
+        [(m.name, NewEventCb(step="mun", value=str(m.id)).pack()) for m in municipalities],
+        page,
+        lambda p: NewEventCb(step="mun_page", value=str(p)).pack(),
+    )
+    return "\n".join(filter(None, [_("New event. For which municipality?"), page_note(page, pages)])), markup
+
+
+@router.callback_query(NewEvent.municipality, NewEventCb.filter(F.step == "mun_page"))
+async def municipality_page(query: CallbackQuery, callback_data: NewEventCb, session: AsyncSession) -> None:
+    text, markup = await _municipality_page(
+        session, int(callback_data.value) if callback_data.value.isdigit() else 0
+    )
+    await _ask(query, text, markup)
 
 
 @router.callback_query(NewEvent.municipality, NewEventCb.filter(F.step == "mun"))
@@ -381,10 +399,28 @@ async def choose_audience(
         await _ask_venue(query, state)
         return
     await state.set_state(NewEvent.scope)
-    schools = await directory.schools_of(session, int(data["municipality_id"]))
-    buttons = [(_("All schools of the municipality"), NewEventCb(step="scope", value="all").pack())]
-    buttons += [(s.name, NewEventCb(step="scope", value=str(s.id)).pack()) for s in schools]
-    await _ask(query, _("Which schools?"), rows(buttons))
+    await _ask_scope(query, session, int(data["municipality_id"]), 0)
+
+
+async def _ask_scope(query: CallbackQuery, session: AsyncSession, municipality_id: int, page: int) -> None:
+    """«All schools» and one page of the municipality's schools."""
+    schools = await directory.schools_of(session, municipality_id)
+    markup, page, pages = paged_rows(
+        [(s.name, NewEventCb(step="scope", value=str(s.id)).pack()) for s in schools],
+        page,
+        lambda p: NewEventCb(step="scope_page", value=str(p)).pack(),
+        head=[(_("All schools of the municipality"), NewEventCb(step="scope", value="all").pack())],
+    )
+    await _ask(query, "\n".join(filter(None, [_("Which schools?"), page_note(page, pages)])), markup)
+
+
+@router.callback_query(NewEvent.scope, NewEventCb.filter(F.step == "scope_page"))
+async def scope_page(
+    query: CallbackQuery, callback_data: NewEventCb, state: FSMContext, session: AsyncSession
+) -> None:
+    data = await state.get_data()
+    page = int(callback_data.value) if callback_data.value.isdigit() else 0
+    await _ask_scope(query, session, int(data["municipality_id"]), page)
 
 
 async def _ask_venue(target: Message | CallbackQuery, state: FSMContext) -> None:
@@ -499,11 +535,7 @@ async def choose_option(
         await _ask_date(query, state, session, i18n, clock)
         return
     if option == "host":
-        data = await state.get_data()
-        orgs = await directory.organisations_of(session, int(data["municipality_id"]))
-        buttons = [(o.name[:100], NewEventCb(step="host", value=str(o.id)).pack()) for o in orgs]
-        buttons.append((_("No host organisation"), NewEventCb(step="host", value="none").pack()))
-        await _ask(query, _("Which organisation hosts the event?"), rows(buttons))
+        await _ask_host(query, state, session, 0)
         return
     if option == "level":
         buttons = [
@@ -525,6 +557,27 @@ async def choose_option(
     await state.update_data(editing=option)
     await state.set_state(NewEvent.field)
     await _ask(query, prompts[option])
+
+
+async def _ask_host(query: CallbackQuery, state: FSMContext, session: AsyncSession, page: int) -> None:
+    """One page of the municipality's organisations, and «No host organisation» on every page."""
+    data = await state.get_data()
+    orgs = await directory.organisations_of(session, int(data["municipality_id"]))
+    markup, page, pages = paged_rows(
+        [(o.name[:100], NewEventCb(step="host", value=str(o.id)).pack()) for o in orgs],
+        page,
+        lambda p: NewEventCb(step="host_page", value=str(p)).pack(),
+        tail=[(_("No host organisation"), NewEventCb(step="host", value="none").pack())],
+    )
+    question = _("Which organisation hosts the event?")
+    await _ask(query, "\n".join(filter(None, [question, page_note(page, pages)])), markup)
+
+
+@router.callback_query(NewEvent.preview, NewEventCb.filter(F.step == "host_page"))
+async def host_page(
+    query: CallbackQuery, callback_data: NewEventCb, state: FSMContext, session: AsyncSession
+) -> None:
+    await _ask_host(query, state, session, int(callback_data.value) if callback_data.value.isdigit() else 0)
 
 
 @router.callback_query(NewEvent.preview, NewEventCb.filter(F.step == "host"))

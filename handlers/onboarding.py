@@ -24,7 +24,7 @@ from bot.audience_callbacks import ProfileCb
 from bot.callbacks import OnboardingCb
 from bot.clock import Clock
 from handlers.invitations import accept_invitation
-from handlers.keyboards import rows
+from handlers.keyboards import page_note, paged_rows, rows
 from models import Learner, Municipality, Role, School
 from services import directory
 from services.events import announce_upcoming
@@ -53,9 +53,9 @@ def role_label(role: Role) -> str:
 
 
 async def _step_view(
-    step: State, session: AsyncSession, data: dict[str, Any]
+    step: State, session: AsyncSession, data: dict[str, Any], page: int = 0
 ) -> tuple[str, InlineKeyboardMarkup]:
-    """The question and buttons of a step, from what has been chosen so far."""
+    """The question and buttons of a step, from what has been chosen so far (long lists: one `page`)."""
     if step == Onboarding.consent:
         return _(
             "Hello! I tell pupils, parents and teachers about career-guidance events: open days, "
@@ -78,9 +78,12 @@ async def _step_view(
         )
     if step == Onboarding.municipality:
         items = await directory.municipalities(session)
-        return _("Choose your municipality:"), rows(
-            [(m.name, OnboardingCb(step="municipality", value=m.id).pack()) for m in items]
+        markup, page, pages = paged_rows(
+            [(m.name, OnboardingCb(step="municipality", value=m.id).pack()) for m in items],
+            page,
+            lambda p: OnboardingCb(step="municipality_page", value=p).pack(),
         )
+        return "\n".join(filter(None, [_("Choose your municipality:"), page_note(page, pages)])), markup
     if step == Onboarding.school:
         schools = await directory.schools_of(session, int(data["municipality_id"]))
         question = (
@@ -88,7 +91,12 @@ async def _step_view(
             if data.get("role") == Role.parent
             else _("Choose your school:")
         )
-        return question, rows([(s.name, OnboardingCb(step="school", value=s.id).pack()) for s in schools])
+        markup, page, pages = paged_rows(
+            [(s.name, OnboardingCb(step="school", value=s.id).pack()) for s in schools],
+            page,
+            lambda p: OnboardingCb(step="school_page", value=p).pack(),
+        )
+        return "\n".join(filter(None, [question, page_note(page, pages)])), markup
     question = (
         _("Which grade is your child in?")
         if data.get("role") == Role.parent
@@ -100,10 +108,10 @@ async def _step_view(
 
 
 async def _show(
-    target: Message | CallbackQuery, state: FSMContext, session: AsyncSession, step: State
+    target: Message | CallbackQuery, state: FSMContext, session: AsyncSession, step: State, page: int = 0
 ) -> None:
     await state.set_state(step)
-    text, keyboard = await _step_view(step, session, await state.get_data())
+    text, keyboard = await _step_view(step, session, await state.get_data(), page)
     if isinstance(target, CallbackQuery) and isinstance(target.message, Message):
         await target.message.edit_text(text, reply_markup=keyboard)
         await target.answer()
@@ -201,6 +209,20 @@ async def choose_role(
         await _show(query, state, session, Onboarding.school)
     else:
         await _show(query, state, session, Onboarding.municipality)
+
+
+@router.callback_query(Onboarding.municipality, OnboardingCb.filter(F.step == "municipality_page"))
+async def municipality_page(
+    query: CallbackQuery, callback_data: OnboardingCb, state: FSMContext, session: AsyncSession
+) -> None:
+    await _show(query, state, session, Onboarding.municipality, callback_data.value)
+
+
+@router.callback_query(Onboarding.school, OnboardingCb.filter(F.step == "school_page"))
+async def school_page(
+    query: CallbackQuery, callback_data: OnboardingCb, state: FSMContext, session: AsyncSession
+) -> None:
+    await _show(query, state, session, Onboarding.school, callback_data.value)
 
 
 @router.callback_query(Onboarding.municipality, OnboardingCb.filter(F.step == "municipality"))

@@ -19,7 +19,7 @@ from bot.audience_callbacks import ProfileCb
 from bot.clock import Clock
 from bot.filters import HasRole
 from handlers.invitations import class_keyboard
-from handlers.keyboards import rows
+from handlers.keyboards import page_note, paged_rows, rows
 from models import Learner, Municipality, Role, School, User, UserRole
 from services import directory
 from services.events import announce_upcoming
@@ -245,7 +245,8 @@ async def remove(query: CallbackQuery, callback_data: ProfileCb, session: AsyncS
 # Add or change a learner: municipality → school → grade ------------------------------------------
 
 
-async def _ask_school(target: CallbackQuery, state: FSMContext, session: AsyncSession) -> None:
+async def _ask_school(target: CallbackQuery, state: FSMContext, session: AsyncSession, page: int = 0) -> None:
+    """The municipality (when there are several) and then the school; long lists a page at a time."""
     data = await state.get_data()
     if "municipality_id" not in data:
         items = await directory.municipalities(session)
@@ -254,19 +255,33 @@ async def _ask_school(target: CallbackQuery, state: FSMContext, session: AsyncSe
             data["municipality_id"] = items[0].id
         else:
             await state.set_state(ProfileDialog.municipality)
+            markup, page, pages = paged_rows(
+                [(m.name, ProfileCb(action="muni", value=m.id).pack()) for m in items],
+                page,
+                lambda p: ProfileCb(action="muni_page", value=p).pack(),
+            )
             await _edit(
                 target,
-                _("Choose the municipality:"),
-                rows([(m.name, ProfileCb(action="muni", value=m.id).pack()) for m in items]),
+                "\n".join(filter(None, [_("Choose the municipality:"), page_note(page, pages)])),
+                markup,
             )
             return
     await state.set_state(ProfileDialog.school)
     schools = await directory.schools_of(session, int(data["municipality_id"]))
-    await _edit(
-        target,
-        _("Choose the school:"),
-        rows([(s.name, ProfileCb(action="school", value=s.id).pack()) for s in schools]),
+    markup, page, pages = paged_rows(
+        [(s.name, ProfileCb(action="school", value=s.id).pack()) for s in schools],
+        page,
+        lambda p: ProfileCb(action="school_page", value=p).pack(),
     )
+    await _edit(target, "\n".join(filter(None, [_("Choose the school:"), page_note(page, pages)])), markup)
+
+
+@router.callback_query(ProfileDialog.municipality, ProfileCb.filter(F.action == "muni_page"))
+@router.callback_query(ProfileDialog.school, ProfileCb.filter(F.action == "school_page"))
+async def pick_page(
+    query: CallbackQuery, callback_data: ProfileCb, state: FSMContext, session: AsyncSession
+) -> None:
+    await _ask_school(query, state, session, callback_data.value)
 
 
 @router.callback_query(ProfileCb.filter(F.action.in_({"add", "edit"})))

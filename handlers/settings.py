@@ -3,6 +3,8 @@ language), changed with buttons in place. Sending respects them from the next no
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
@@ -22,6 +24,7 @@ from services.profiles import (
     set_quiet_hours,
     toggle_interest,
 )
+from services.quiet_hours import release_held
 
 router = Router(name="settings")
 
@@ -135,7 +138,12 @@ async def settings(message: Message, user: User) -> None:
 
 @router.callback_query(SettingsCb.filter())
 async def change(
-    query: CallbackQuery, callback_data: SettingsCb, user: User, session: AsyncSession, i18n: I18n
+    query: CallbackQuery,
+    callback_data: SettingsCb,
+    user: User,
+    session: AsyncSession,
+    i18n: I18n,
+    outbox_wakeup: Callable[[], Awaitable[None]],
 ) -> None:
     """Every change is validated by the service; unknown values change nothing."""
     if user.consent_at is None:
@@ -147,7 +155,13 @@ async def change(
     except ProfileError:
         await query.answer(_("This button is not valid. Please choose again."), show_alert=True)
         return
+    released = 0
+    if action in ("quiet_set", "digest"):
+        # Messages already waiting (for the morning, for Monday's digest) follow the new choice.
+        released = await release_held(session, user.id)
     await session.commit()  # saved before the screen says so
+    if released:
+        await outbox_wakeup()
     if action in ("interests", "kind"):
         await _edit(query, interests_view(user))
     elif action == "quiet":

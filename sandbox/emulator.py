@@ -55,6 +55,11 @@ TRIVIAL_TRUE = frozenset(
 DEFAULT_UPDATE_TYPES = frozenset(
     {"message", "edited_message", "callback_query", "my_chat_member", "inline_query", "chosen_inline_result"}
 )
+# Telegram does not document these; bots hitting them get "Bad Request: reply markup is too long"
+# (e.g. eternnoir/pyTelegramBotAPI#511: 100 buttons at most; rubenlagus/TelegramBots#218: 8 per inline row).
+MAX_INLINE_BUTTONS = 100
+MAX_INLINE_ROW_BUTTONS = 8
+
 _BUTTON_ACTIONS = (
     "callback_data",
     "url",
@@ -748,6 +753,10 @@ class Emulator:
             rows = markup["inline_keyboard"]
             if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
                 raise ApiError(400, "Bad Request: can't parse inline keyboard markup JSON object")
+            if sum(len(r) for r in rows) > MAX_INLINE_BUTTONS or any(
+                len(r) > MAX_INLINE_ROW_BUTTONS for r in rows
+            ):
+                raise ApiError(400, "Bad Request: reply markup is too long")
             buttons: list[list[Button]] = []
             for row in rows:
                 parsed_row: list[Button] = []

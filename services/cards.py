@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from html import escape
+from html import escape, unescape
 from zoneinfo import ZoneInfo
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
@@ -56,7 +57,8 @@ STATUS_LABELS: dict[RsvpStatus, LazyProxy] = {
 
 ANSWER_CODES = {RsvpStatus.going: "go", RsvpStatus.maybe: "mb", RsvpStatus.not_going: "no"}
 CODE_ANSWERS = {code: status for status, code in ANSWER_CODES.items()}
-CARD_DESCRIPTION = 400  # longer descriptions are cut on the card; «Подробнее» shows all
+CARD_DESCRIPTION = 400  # longer descriptions are cut on the card; «Подробнее» shows all that fits
+MESSAGE_MAX = 4096  # Telegram's limit of a message's text after entity parsing
 
 
 @dataclass(frozen=True)
@@ -141,22 +143,38 @@ def event_text(event: Event, ctx: CardContext) -> str:
         lines.append(
             _("⏳ Sign up by: {when}").format(when=when(event.registration_deadline, ctx.zone, ctx.locale))
         )
-    if event.description:
-        text = event.description
-        if not ctx.full and len(text) > CARD_DESCRIPTION:
-            text = text[:CARD_DESCRIPTION].rstrip() + "…"
-        lines += ["", escape(text)]
+    tail: list[str] = []
     if ctx.answers:
-        lines.append("")
+        tail.append("")
         if len(ctx.answers) == 1 and ctx.answers[0][0] is None:
             _who, status, position = ctx.answers[0]
-            lines.append(_answer_line(None, status, position))
+            tail.append(_answer_line(None, status, position))
         else:
-            lines.append(_("Your answers:"))
-            lines += [_answer_line(who or _("myself"), status, pos) for who, status, pos in ctx.answers]
+            tail.append(_("Your answers:"))
+            tail += [_answer_line(who or _("myself"), status, pos) for who, status, pos in ctx.answers]
     elif ctx.answer is not None:
-        lines += ["", _answer_line(None, ctx.answer, None)]
-    return "\n".join(lines)
+        tail += ["", _answer_line(None, ctx.answer, None)]
+    if event.description:
+        # The card must fit one message: the full description is cut where the rest leaves no room.
+        room = MESSAGE_MAX - visible_length("\n".join([*lines, "", "", *tail]))
+        limit = min(CARD_DESCRIPTION, room) if not ctx.full else room
+        lines += ["", escape(cut(event.description, limit))]
+    return "\n".join([*lines, *tail])
+
+
+def visible_length(html: str) -> int:
+    """How long Telegram counts an HTML text after parsing: tags dropped, entities decoded, in UTF-16 units."""
+    return len(unescape(re.sub(r"<[^>]*>", "", html)).encode("utf-16-le")) // 2
+
+
+def cut(text: str, limit: int) -> str:
+    """`text` if it is at most `limit` UTF-16 units long, else its beginning and «…» within `limit`."""
+    if len(text.encode("utf-16-le")) // 2 <= limit:
+        return text
+    kept = text[: max(limit - 1, 0)]
+    while kept and len(kept.encode("utf-16-le")) // 2 > limit - 1:
+        kept = kept[:-1]
+    return kept.rstrip() + "…"
 
 
 def event_keyboard(event: Event, answer: RsvpStatus | None = None) -> InlineKeyboardMarkup:

@@ -6,7 +6,7 @@ import csv
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -35,12 +35,21 @@ FIELDS = (
     "kind", "title", "description", "starts_at", "ends_at", "venue", "online_url", "grades", "audience",
     "school", "capacity", "deadline", "ovz", "host", "level",
 )  # fmt: skip
-EXAMPLE = (
-    "День открытых дверей", "День открытых дверей в техникуме", "Экскурсия по мастерским",
-    "05.12.2026 11:00", "05.12.2026 13:00", "г. Кострома, ул. Советская, 128", "", "8-11",
-    "ученики, родители", "", "30", "04.12.2026 18:00", "да",
-    "ОГБПОУ «Костромской энергетический техникум им. Ф. В. Чижова»", "муниципальный",
-)  # fmt: skip
+
+
+def example_row(today: date) -> tuple[str, ...]:
+    """The template's example event: the 15th of next month, so the template never shows a past date."""
+    first_next = (today.replace(day=1) + timedelta(days=32)).replace(day=1)
+    day = first_next.replace(day=15)
+    on, before = day.strftime("%d.%m.%Y"), (day - timedelta(days=1)).strftime("%d.%m.%Y")
+    return (
+        "День открытых дверей", "День открытых дверей в техникуме", "Экскурсия по мастерским",
+        f"{on} 11:00", f"{on} 13:00", "г. Кострома, ул. Советская, 128", "", "8-11",
+        "ученики, родители", "", "30", f"{before} 18:00", "да",
+        "ОГБПОУ «Костромской энергетический техникум им. Ф. В. Чижова»", "муниципальный",
+    )  # fmt: skip
+
+
 LEVEL_NAMES = {
     "международный": EventLevel.international,
     "всероссийский": EventLevel.federal,
@@ -94,15 +103,15 @@ class RowError:
     code: str
 
 
-def template_csv() -> bytes:
+def template_csv(today: date) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";")
     writer.writerow(HEADERS)
-    writer.writerow(EXAMPLE)
+    writer.writerow(example_row(today))
     return buffer.getvalue().encode("utf-8-sig")
 
 
-def template_xlsx() -> bytes:
+def template_xlsx(today: date) -> bytes:
     from openpyxl import Workbook
 
     book = Workbook()
@@ -110,7 +119,7 @@ def template_xlsx() -> bytes:
     assert sheet is not None
     sheet.title = "План"
     sheet.append(list(HEADERS))
-    sheet.append(list(EXAMPLE))
+    sheet.append(list(example_row(today)))
     for column in "ABCDEFGHIJKLMNO":
         sheet.column_dimensions[column].width = 22
     buffer = io.BytesIO()

@@ -221,7 +221,7 @@ async def change_event(
 ) -> int:
     """Move an event or change its place; everyone signed up hears of it once per version."""
     event = await managed_event(session, user, event_id)
-    if event.status is not EventStatus.published:
+    if event.status is not EventStatus.published or event.starts_at <= now:
         raise EventError("not_editable")
     if starts_at is not None:
         if starts_at <= now:

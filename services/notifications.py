@@ -311,6 +311,9 @@ def feedback_renderer(i18n: I18n, clock: Clock) -> Renderer:
     return _event_renderer(i18n, clock, compose, open_only=False)
 
 
+DIGEST_MAX_EVENTS = 15  # 15 titles of 200 characters with their dates fit one message
+
+
 def digest_renderer(i18n: I18n, clock: Clock) -> Renderer:
     """The weekly digest: the week's announcements in one message, a button per event for its card."""
 
@@ -334,7 +337,9 @@ def digest_renderer(i18n: I18n, clock: Clock) -> Renderer:
             with i18n.context(), i18n.use_locale(locale):
                 lines = [_("📬 <b>Events of the week for you</b>"), ""]
                 buttons = []
-                for event in events:
+                # One message, within Telegram's 4096 characters and 100 buttons: the soonest events.
+                shown = events[:DIGEST_MAX_EVENTS]
+                for event in shown:
                     zone = await event_zone(session, event)
                     lines.append(f"• {when(event.starts_at, zone, locale)} — {escape(event.title)}")
                     buttons.append(
@@ -345,6 +350,8 @@ def digest_renderer(i18n: I18n, clock: Clock) -> Renderer:
                             )
                         ]
                     )
+                if len(events) > len(shown):
+                    lines += ["", _("…and {n} more events this week.").format(n=len(events) - len(shown))]
                 lines += ["", _("Tap an event to see it and answer.")]
                 result[row.id] = OutgoingMessage(
                     "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=buttons)

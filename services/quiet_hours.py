@@ -11,11 +11,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
-from models import Learner, Municipality, Outbox, OutboxStatus, Priority, School, User, UserRole
+from models import Event, Learner, Municipality, Outbox, OutboxStatus, Priority, School, User, UserRole
 from services.delivery import HoldPolicy
 from services.outbox import REPLY, enqueue
 
@@ -78,6 +78,21 @@ async def user_zones(session: AsyncSession, user_ids: set[int], default: ZoneInf
     return {user_id: zones.get(user_id, default) for user_id in user_ids}
 
 
+async def release_held(session: AsyncSession, user_id: int) -> int:
+    """After the user changed their quiet hours or digest choice: what waits for them is due again now.
+
+    The hold policy decides afresh at the next delivery: rows held for the morning or for Monday's digest
+    go at once if the new preferences allow, or are held again. Returns how many rows were released.
+    """
+    now = datetime.now(UTC)
+    result = await session.execute(
+        update(Outbox)
+        .where(Outbox.user_id == user_id, Outbox.status == OutboxStatus.pending, Outbox.not_before > now)
+        .values(not_before=now)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 def quiet_hours_policy(clock: Clock, default_zone: ZoneInfo) -> HoldPolicy:
     """Defers rows to users in their night until their morning, and weekly-digest announcements to the digest.
 
@@ -116,14 +131,20 @@ def quiet_hours_policy(clock: Clock, default_zone: ZoneInfo) -> HoldPolicy:
 
 
 async def queue_digests(session: AsyncSession, now: datetime, default_zone: ZoneInfo) -> int:
-    """Once a week per user (from Monday 10:00 local): one message for the announcements held for them.
+    """Once a week per user, from Monday 10:00 local: one message for the announcements held for them.
 
-    The announcements it covers are settled as sent (through the digest), so none goes out twice.
+    This week's digest covers the events published before this week's digest moment; what is published
+    after it (midweek) waits for next Monday's. A late run (after downtime) sends the week's digest late,
+    once. Replies are never collected (they are never held). The announcements it covers are settled as
+    sent (through the digest), so none goes out twice.
     """
     pending = (
         await session.execute(
-            select(Outbox.id, Outbox.user_id, Outbox.event_id, Outbox.chat_id)
+            select(
+                Outbox.id, Outbox.user_id, Outbox.event_id, Outbox.chat_id, Outbox.payload, Event.published_at
+            )
             .join(User, User.id == Outbox.user_id)
+            .outerjoin(Event, Event.id == Outbox.event_id)
             .where(
                 Outbox.status == OutboxStatus.pending,
                 Outbox.kind.in_(DIGEST_KINDS),
@@ -135,33 +156,53 @@ async def queue_digests(session: AsyncSession, now: datetime, default_zone: Zone
     ).all()
     if not pending:
         return 0
-    by_user: dict[int, list[tuple[int, int | None, int]]] = {}
-    for row_id, user_id, event_id, chat_id in pending:
-        if user_id is not None:
-            by_user.setdefault(user_id, []).append((row_id, event_id, chat_id))
+    by_user: dict[int, list[tuple[int, int | None, int, datetime | None]]] = {}
+    for row_id, user_id, event_id, chat_id, payload, published_at in pending:
+        if user_id is not None and not (payload or {}).get(REPLY):
+            by_user.setdefault(user_id, []).append((row_id, event_id, chat_id, published_at))
     zones = await user_zones(session, set(by_user), default_zone)
     queued = 0
-    for user_id, items in by_user.items():
+    for user_id, all_items in by_user.items():
         local = now.astimezone(zones[user_id])
         moment = digest_moment(local)
         if local < moment:
-            continue
+            continue  # Monday before 10:00: last week's digest went out; this week's is not due yet
+        items = [item for item in all_items if item[3] is None or item[3] < moment]
+        if not items:
+            continue  # published since this week's digest moment: they wait for next Monday's
         year, week, _ = local.isocalendar()
+        key = f"digest:{user_id}:{year}-W{week:02d}"
         created = await enqueue(
             session,
-            key=f"digest:{user_id}:{year}-W{week:02d}",
+            key=key,
             chat_id=items[0][2],
             user_id=user_id,
             kind="digest",
-            payload={"events": sorted({event_id for _, event_id, _ in items if event_id is not None})},
+            payload={"events": []},
             priority=Priority.announcement,
         )
         if not created:
             continue  # this week's digest went out already; these wait for the next one
-        queued += 1
+        # Only what is still pending is taken (the sender may have just claimed a row to hold it): the
+        # digest names exactly the announcements it settles, so none is announced again next week.
+        taken = (
+            await session.execute(
+                update(Outbox)
+                .where(Outbox.id.in_([item[0] for item in items]), Outbox.status == OutboxStatus.pending)
+                .values(status=OutboxStatus.sent, sent_at=datetime.now(UTC), last_error="in weekly digest")
+                .returning(Outbox.event_id)
+                .execution_options(synchronize_session=False)
+            )
+        ).scalars()
+        events = sorted({event_id for event_id in taken if event_id is not None})
+        if not events:
+            await session.execute(delete(Outbox).where(Outbox.key == key))
+            continue
         await session.execute(
             update(Outbox)
-            .where(Outbox.id.in_([row_id for row_id, _, _ in items]), Outbox.status == OutboxStatus.pending)
-            .values(status=OutboxStatus.sent, sent_at=datetime.now(UTC), last_error="in weekly digest")
+            .where(Outbox.key == key)
+            .values(payload={"events": events})
+            .execution_options(synchronize_session=False)
         )
+        queued += 1
     return queued

@@ -9,12 +9,13 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from bot.app import App, build_app
 from bot.clock import TestClock
 from bot.demo import seed_directory
 from models import Event, EventKind, Learner, Municipality, Outbox, OutboxStatus, Role, School, User, UserRole
+from models.base import utcnow
 from sandbox import Emulator, SimUser
 from services.events import EventDraft, create_event, publish_event
 from tests.conftest import make_settings
@@ -35,8 +36,11 @@ def start_clock() -> TestClock:
     return TestClock(local(1, 12))
 
 
-async def make_app(emulator: Emulator, database_url: str, clock: TestClock, seed: bool = True) -> App:
-    application = build_app(make_settings(emulator, database_url, EVENT_TIMERS_INTERVAL=3600), clock=clock)
+async def make_app(
+    emulator: Emulator, database_url: str, clock: TestClock, seed: bool = True, **settings: object
+) -> App:
+    values: dict[str, object] = {"EVENT_TIMERS_INTERVAL": 3600, **settings}
+    application = build_app(make_settings(emulator, database_url, **values), clock=clock)
     await application.prepare()
     if seed:
         async with application.sessions.begin() as session:
@@ -130,7 +134,7 @@ async def publish(app: App, *, title: str, starts_at: datetime, wake: bool = Tru
             kind=EventKind(fields.pop("kind", EventKind.open_day)),  # type: ignore[arg-type]
             title=title,
             starts_at=starts_at,
-            municipality_id=await municipality_id(app),
+            municipality_id=int(fields.pop("municipality_id", 0)) or await municipality_id(app),  # type: ignore[call-overload]
             grade_min=int(fields.pop("grade_min", 8)),  # type: ignore[call-overload]
             grade_max=int(fields.pop("grade_max", 11)),  # type: ignore[call-overload]
             for_students=bool(fields.pop("for_students", True)),
@@ -154,7 +158,23 @@ async def run_timers(app: App) -> dict[str, int]:
 
 
 async def advance(app: App, clock: TestClock, delta: timedelta) -> None:
-    """Time passes: for the bot's clock, and for the outbox (what waited `x` now waits `x - delta`)."""
+    """Time passes: for the bot's clock, and for the outbox (what waited `x` now waits `x - delta`).
+
+    The sender is let settle first (nothing due, nothing in flight): a row held while the clock jumps
+    would be held from the new time and miss the shift."""
+    for _attempt in range(250):
+        async with app.sessions() as session:
+            busy = await session.scalar(
+                select(func.count())
+                .select_from(Outbox)
+                .where(
+                    (Outbox.status == OutboxStatus.sending)
+                    | ((Outbox.status == OutboxStatus.pending) & (Outbox.not_before <= utcnow()))
+                )
+            )
+        if not busy:
+            break
+        await asyncio.sleep(0.02)
     clock.advance(delta)
     async with app.sessions.begin() as session:
         rows = (

@@ -5,6 +5,8 @@ bad input — through the emulator, on a movable clock."""
 # ruff: noqa: F811  (the fixtures `capp` and `clock` are imported from tests.flows_events)
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 
@@ -162,7 +164,10 @@ async def test_forged_edits_are_refused_and_change_nothing(capp, emulator, clock
         await user.wait_callback_answer(timeout=10)
     # The teacher (not the organiser of a municipal event) is told plainly; a typed title goes nowhere.
     assert "не можете" in answer.text
-    await say(teacher, "Взломанное название", "")
+    # No dialog was opened: the typed title is just text the bot does not take as an answer.
+    assert "Я понимаю кнопки и команды" in await say(
+        teacher, "Взломанное название", "Я понимаю кнопки и команды"
+    )
     event = await event_row(capp, event_id)
     assert (event.title, event.capacity) == ("Экскурсия в депо", 1)
 
@@ -220,3 +225,62 @@ async def test_report_button_on_the_card(capp, emulator, clock):
     await parent.press(data="er:x", force=True)  # not even a number
     await parent.wait_callback_answer(timeout=10)
     assert len(parent.bot_messages) == seen
+
+
+async def test_change_of_place_reaches_everyone_signed_up_once(capp, emulator, clock):
+    going, maybe, waiting, no = (emulator.user(i, language_code="ru") for i in (6401, 6402, 6403, 6404))
+    for user in (going, maybe, waiting, no):
+        await pupil(capp, user, 9)
+    admin = await admin_user(emulator)
+    event_id = await publish(capp, title="Мастер-класс «Кондитер»", starts_at=local(5, 12, base=clock.now()),
+                             venue="Колледж, ауд. 12", capacity=1, kind=EventKind.master_class)  # fmt: skip
+    for user, label in ((going, "Пойду"), (maybe, "Возможно"), (waiting, "Пойду"), (no, "Не пойду")):
+        await user.wait_for(lambda u: "Кондитер" in (u.last.text or ""), timeout=10)
+        await user.press(label)
+        await user.wait_callback_answer(timeout=10)
+    assert await rows(capp, select(Rsvp.status).order_by(Rsvp.id)) == [
+        (RsvpStatus.going,), (RsvpStatus.maybe,), (RsvpStatus.waitlisted,), (RsvpStatus.not_going,)
+    ]  # fmt: skip
+
+    await open_event(admin, "Кондитер")
+    await admin.press("📍 Изменить место")
+    await admin.wait_for(lambda u: "Введите новое место" in (u.last.text or ""), timeout=10)
+    assert "3 чел." in await say(admin, "Кулинарная студия, ул. Советская, 5", "Сохранено")
+    for user in (going, maybe, waiting):
+        await user.wait_for(lambda u: "Мероприятие изменилось" in (u.last.text or ""), timeout=10)
+        assert "Кулинарная студия, ул. Советская, 5" in user.last.text
+    await drained(capp)
+    for user in (going, maybe, waiting):
+        assert count_containing(user, "Мероприятие изменилось") == 1
+    assert count_containing(no, "изменилось") == 0
+    event = await event_row(capp, event_id)
+    assert (event.venue, event.version) == ("Кулинарная студия, ул. Советская, 5", 2)
+
+
+async def test_a_started_event_cannot_be_moved_or_get_a_new_place(capp, emulator, clock):
+    kid = emulator.user(6501, language_code="ru")
+    await pupil(capp, kid, 9)
+    admin = await admin_user(emulator)
+    start = local(2, 12, base=clock.now())
+    event_id = await publish(capp, title="Квест по профессиям", starts_at=start, venue="Школа № 1")
+    await kid.wait_for(lambda u: "Квест по профессиям" in (u.last.text or ""), timeout=10)
+    await kid.press("Пойду")
+    await kid.wait_callback_answer(timeout=10)
+    # The organiser opens the dialogs before the start and answers after it.
+    await open_event(admin, "Квест")
+    await admin.press("📍 Изменить место")
+    await admin.wait_for(lambda u: "Введите новое место" in (u.last.text or ""), timeout=10)
+    clock.advance(start + timedelta(minutes=5) - clock.now())
+    assert "нельзя изменить" in await say(admin, "Другое место", "нельзя изменить")
+    clock.advance(-timedelta(minutes=10))
+    await open_event(admin, "Квест")
+    await admin.press("🗓 Перенести")
+    await admin.wait_for(lambda u: "ДД.ММ.ГГГГ ЧЧ:ММ" in (u.last.text or ""), timeout=10)
+    clock.advance(timedelta(minutes=10))
+    later = local(3, 12, base=start).strftime("%d.%m.%Y %H:%M")
+    assert "нельзя изменить" in await say(admin, later, "нельзя изменить")
+    event = await event_row(capp, event_id)
+    assert (event.starts_at, event.venue, event.version) == (start, "Школа № 1", 1)
+    await drained(capp)
+    assert await rows(capp, select(Outbox.kind).where(Outbox.kind == "event_changed")) == []
+    assert count_containing(kid, "изменилось") == 0

@@ -9,9 +9,22 @@ import io
 from datetime import timedelta
 
 from openpyxl import Workbook, load_workbook
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from models import Event, EventKind, EventLevel, EventStatus, Feedback, Role, Rsvp
+from models import (
+    Event,
+    EventKind,
+    EventLevel,
+    EventStatus,
+    Feedback,
+    Organisation,
+    OrganisationType,
+    Outbox,
+    Role,
+    Rsvp,
+    RsvpStatus,
+    School,
+)
 from services.event_import import HEADERS
 from tests.conftest import ADMIN_ID
 from tests.dbcheck import rows
@@ -22,10 +35,12 @@ from tests.flows_events import (  # noqa: F401  (fixtures)
     clock,
     drained,
     local,
+    municipality_id,
     person,
     publish,
     pupil,
     run_timers,
+    school_id,
 )
 
 
@@ -98,6 +113,144 @@ async def test_guided_dialog_with_calendar_preview_and_bad_input(capp, emulator,
     )
     assert stored == [(title, 25, True, EventKind.contest, EventLevel.regional)]
     assert await rows(capp, select(Event.organisation_id.is_not(None))) == [(True,)]
+
+
+async def test_long_lists_of_schools_and_hosts_are_paged_in_the_dialog(capp, emulator, clock):
+    kostroma = await municipality_id(capp)
+    async with capp.sessions.begin() as session:
+        session.add_all(School(municipality_id=kostroma, name=f"Школа № {n:03d}") for n in range(100, 230))
+        session.add_all(
+            Organisation(
+                municipality_id=kostroma, name=f"Предприятие № {n:03d}", type=OrganisationType.enterprise
+            )
+            for n in range(100, 230)
+        )
+    admin = emulator.user(ADMIN_ID, language_code="ru")
+    await send_and_wait(admin, "/new_event")
+    await press_and_wait_edit(admin, KOSTROMA)
+    await press_and_wait_edit(admin, "Экскурсия на предприятие")
+    await send_and_wait(admin, "Экскурсия на завод")
+    calendar = next(m for m in reversed(admin.bot_messages) if "›" in m.button_labels)
+
+    def dialog(u):
+        return next(m for m in u.bot_messages if m.message_id == calendar.message_id)
+
+    async def step(label: str, expect: str) -> None:
+        await admin.press(label, message_id=calendar.message_id)
+        await admin.wait_for(lambda u: expect in (dialog(u).text or ""), timeout=10)
+
+    month = calendar.buttons[0][1].text
+    await admin.press("›", message_id=calendar.message_id)
+    await admin.wait_for(lambda u: dialog(u).buttons[0][1].text != month, timeout=10)
+    await step("15", "во сколько?")
+    await step("10:00", "Для каких классов?")
+    await step("8–11", "Для кого мероприятие?")
+    await step("Ученики", "Для каких школ?")
+    first, first_labels = dialog(admin), list(dialog(admin).button_labels)  # the message is edited in place
+    assert "Страница 1 из 7" in first.text and "▶" in first_labels and "◀" not in first_labels
+    assert first_labels[0] == "Все школы муниципалитета"
+    assert sum(len(row) for row in first.buttons) <= 100
+    await step("▶", "Страница 2 из 7")
+    second = dialog(admin)
+    assert "Все школы муниципалитета" in second.button_labels and "◀" in second.button_labels
+    chosen = next(label for label in second.button_labels if label.startswith("Школа № "))
+    assert chosen not in first_labels
+    await step(chosen, "Где проходит?")
+    await send_and_wait(admin, "Проходная завода")
+    await press_and_wait_edit(admin, "🏢 Организатор")
+    assert "Страница 1 из 7" in admin.last.text and "Без организатора" in admin.last.button_labels
+    assert sum(len(row) for row in admin.last.buttons) <= 100
+    for _ in range(6):
+        await press_and_wait_edit(admin, "▶")
+    assert "Страница 7 из 7" in admin.last.text and "▶" not in admin.last.button_labels
+    host = next(label for label in admin.last.button_labels if label.startswith("Предприятие № "))
+    await press_and_wait_edit(admin, host)
+    assert f"🏢 Организатор: {host}" in admin.last.text
+    await press_and_wait_edit(admin, "📢 Опубликовать")
+    stored = await rows(
+        capp,
+        select(School.name, Organisation.name)
+        .select_from(Event)
+        .join(School, School.id == Event.school_id)
+        .join(Organisation, Organisation.id == Event.organisation_id),
+    )
+    assert stored == [(chosen, host)]
+
+
+async def test_a_double_tap_on_publish_publishes_and_announces_once(capp, emulator, clock):
+    reader = emulator.user(6011, language_code="ru")
+    await pupil(capp, reader, 9)
+    admin = emulator.user(ADMIN_ID, language_code="ru")
+    await send_and_wait(admin, "/new_event")
+    await press_and_wait_edit(admin, KOSTROMA)
+    await press_and_wait_edit(admin, "День открытых дверей")
+    await send_and_wait(admin, "День открытых дверей в КГУ")
+    calendar = next(m for m in reversed(admin.bot_messages) if "›" in m.button_labels)
+
+    def dialog(u):
+        return next(m for m in u.bot_messages if m.message_id == calendar.message_id)
+
+    async def step(label: str, expect: str) -> None:
+        await admin.press(label, message_id=calendar.message_id)
+        await admin.wait_for(lambda u: expect in (dialog(u).text or ""), timeout=10)
+
+    month = calendar.buttons[0][1].text
+    await admin.press("›", message_id=calendar.message_id)
+    await admin.wait_for(lambda u: dialog(u).buttons[0][1].text != month, timeout=10)
+    await step("15", "во сколько?")
+    await step("10:00", "Для каких классов?")
+    await step("8–11", "Для кого мероприятие?")
+    await step("Ученики", "Для каких школ?")
+    await step("Все школы муниципалитета", "Где проходит?")
+    assert "Так будет выглядеть объявление:" in await send_and_wait(admin, "ул. Дзержинского, 17")
+    preview = admin.last
+    publish_data = next(
+        b.callback_data for row in preview.buttons for b in row if b.text == "📢 Опубликовать"
+    )
+    await admin.press(data=publish_data, message_id=preview.message_id)
+    await admin.press(data=publish_data, message_id=preview.message_id, force=True)  # the second tap
+    await admin.wait_for(lambda u: len(u.callback_answers) >= 2, timeout=10)
+    await admin.wait_for(lambda u: "Опубликовано" in (u.last.text or ""), timeout=10)
+    await reader.wait_for(lambda u: "День открытых дверей в КГУ" in (u.last.text or ""), timeout=10)
+    await drained(capp)
+    assert await rows(capp, select(Event.title, Event.status)) == [
+        ("День открытых дверей в КГУ", EventStatus.published)
+    ]
+    assert sum(1 for m in reader.bot_messages if "День открытых дверей в КГУ" in m.content) == 1
+    assert sum(1 for m in admin.bot_messages if "Опубликовано" in m.content) == 1
+    assert await rows(
+        capp, select(func.count()).select_from(Outbox).where(Outbox.kind == "announcement")
+    ) == [(1,)]
+
+
+async def test_teacher_marks_attendance_of_their_school_only(capp, emulator, clock):
+    teacher = emulator.user(6021, language_code="ru")
+    await person(capp, teacher, Role.teacher)  # SCHOOL_A
+    ours, theirs = emulator.user(6022, language_code="ru"), emulator.user(6023, language_code="ru")
+    await pupil(capp, ours, 9)
+    await pupil(capp, theirs, 9, SCHOOL_B)
+    start = local(2, 15, base=clock.now())
+    event_id = await publish(capp, title="Городская ярмарка профессий", starts_at=start, kind=EventKind.fair)
+    for user in (ours, theirs):
+        await user.wait_for(lambda u: "ярмарка профессий" in (u.last.text or ""), timeout=10)
+        await user.press("Пойду")
+        await user.wait_callback_answer(timeout=10)
+    await advance(capp, clock, start + timedelta(hours=1) - clock.now())
+    await send_and_wait(teacher, "/attendance")
+    await teacher.press(next(label for label in teacher.last.button_labels if "ярмарка профессий" in label))
+    await teacher.wait_for(lambda u: "Посещаемость: Городская" in (u.last.text or ""), timeout=10)
+    people = [label for label in teacher.last.button_labels if label.startswith(("⬜", "✅"))]
+    assert people == [f"⬜ 1. 9 класс, {SCHOOL_A}"[:60]], "only the teacher's own school"
+    await press_and_wait_edit(teacher, f"⬜ 1. 9 класс, {SCHOOL_A}"[:60])
+    assert "Пришли: 1" in teacher.last.text
+    # Another school's pupil: a forged button is refused and marks nothing.
+    [(their_rsvp,)] = await rows(
+        capp, select(Rsvp.id).where(Rsvp.school_id == await school_id(capp, SCHOOL_B))
+    )
+    await teacher.press(data=f"at:{event_id}:toggle:{their_rsvp}:0", force=True)
+    assert "не можете" in (await teacher.wait_callback_answer(timeout=10)).text
+    marked = await rows(capp, select(Rsvp.school_id, Rsvp.attended).order_by(Rsvp.id))
+    assert marked == [(await school_id(capp, SCHOOL_A), True), (await school_id(capp, SCHOOL_B), None)]
 
 
 async def test_teacher_creates_a_class_hour_for_their_school_only(capp, emulator, clock):
@@ -173,6 +326,52 @@ async def test_attendance_walk_ins_results_and_feedback(capp, emulator, clock):
     # A pupil forging an attendance button is refused by the role check.
     await absent.press(data=f"at:{event_id}:toggle:2", force=True)
     assert "устарела" in (await absent.wait_callback_answer(timeout=10)).text
+
+
+async def test_attendance_of_120_participants_pages_and_marks_on_page_2(capp, emulator, clock):
+    admin = emulator.user(ADMIN_ID, language_code="ru")
+    await send_and_wait(admin, "/help")
+    start = local(2, 15, base=clock.now())
+    event_id = await publish(
+        capp, title="Фестиваль «Профессии будущего»", starts_at=start, kind=EventKind.fair
+    )
+    school = await school_id(capp, SCHOOL_A)
+    async with capp.sessions.begin() as session:
+        session.add_all(
+            Rsvp(
+                event_id=event_id,
+                status=RsvpStatus.going,
+                respondent_role="student",
+                school_id=school,
+                grade=9,
+            )
+            for _ in range(120)
+        )
+    await advance(capp, clock, start + timedelta(hours=1) - clock.now())
+    await send_and_wait(admin, "/attendance")
+    await admin.press(next(label for label in admin.last.button_labels if "Профессии будущего" in label))
+    await admin.wait_for(lambda u: "Посещаемость: Фестиваль" in (u.last.text or ""), timeout=10)
+    sheet = admin.last
+    assert "Страница 1 из 6" in sheet.text
+    assert sum(len(row) for row in sheet.buttons) <= 100 and all(len(row) <= 8 for row in sheet.buttons)
+    labels = sheet.button_labels
+    assert labels[0] == f"⬜ 1. 9 класс, {SCHOOL_A}"[:60] and f"⬜ 20. 9 класс, {SCHOOL_A}"[:60] in labels
+    assert "◀" not in labels and "▶" in labels and not any(" 21. " in label for label in labels)
+    await press_and_wait_edit(admin, "▶")
+    assert "Страница 2 из 6" in admin.last.text
+    labels = admin.last.button_labels
+    assert "◀" in labels and "▶" in labels and f"⬜ 21. 9 класс, {SCHOOL_A}"[:60] in labels
+    assert not any(" 20. " in label for label in labels)
+    await press_and_wait_edit(admin, f"⬜ 25. 9 класс, {SCHOOL_A}"[:60])
+    assert "Страница 2 из 6" in admin.last.text and "Пришли: 1" in admin.last.text  # still on page 2
+    assert f"✅ 25. 9 класс, {SCHOOL_A}"[:60] in admin.last.button_labels
+    marked = await rows(capp, select(Rsvp.id).where(Rsvp.event_id == event_id, Rsvp.attended.is_(True)))
+    ids = await rows(capp, select(Rsvp.id).where(Rsvp.event_id == event_id).order_by(Rsvp.id))
+    assert marked == [ids[24]]
+    for _ in range(4):
+        await press_and_wait_edit(admin, "▶")
+    assert "Страница 6 из 6" in admin.last.text and "▶" not in admin.last.button_labels
+    assert f"⬜ 120. 9 класс, {SCHOOL_A}"[:60] in admin.last.button_labels
 
 
 def _csv(rows_: list[list[str]]) -> bytes:

@@ -3,12 +3,12 @@ file, the import parser, the wait list and the audience's interests."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from icalendar import Calendar
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.clock import TestClock
 from bot.demo import seed_directory
@@ -18,6 +18,8 @@ from models import (
     EventStatus,
     Learner,
     Municipality,
+    Outbox,
+    OutboxStatus,
     Role,
     Rsvp,
     RsvpStatus,
@@ -107,14 +109,15 @@ def test_ics_file_has_the_event():
 
 
 def test_templates_read_back_and_broken_files_are_refused():
-    for name, data in (("t.csv", template_csv()), ("t.xlsx", template_xlsx())):
+    today = date.today()
+    for name, data in (("t.csv", template_csv(today)), ("t.xlsx", template_xlsx(today))):
         [row] = read_table(name, data)
         assert row[0] == "День открытых дверей"
     for name, data, code in (
         ("plan.pdf", b"%PDF", "format"),
         ("plan.xlsx", b"not a zip", "unreadable"),
         ("plan.csv", b"a;b\n1;2\n", "headers"),
-        ("plan.csv", template_csv().split(b"\n")[0] + b"\n", "empty"),
+        ("plan.csv", template_csv(today).split(b"\n")[0] + b"\n", "empty"),
     ):
         with pytest.raises(ImportFailure) as caught:
             read_table(name, data)
@@ -132,6 +135,30 @@ async def sessions(database_url):
         yield factory
     finally:
         await engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "today", [date(2026, 11, 26), date(2026, 12, 31), date(2027, 1, 31), date(2028, 2, 29)]
+)
+def test_template_example_is_next_month_so_never_in_the_past(today):
+    for name, data in (("t.csv", template_csv(today)), ("t.xlsx", template_xlsx(today))):
+        [row] = read_table(name, data)
+        starts, ends, deadline = (datetime.strptime(row[i], "%d.%m.%Y %H:%M") for i in (3, 4, 11))
+        assert today < deadline.date() < starts.date() == ends.date() and starts < ends
+        assert (starts.year * 12 + starts.month) - (today.year * 12 + today.month) == 1
+        assert starts.day == 15
+
+
+async def test_template_example_imports_cleanly_today(sessions):
+    """The example row, as sent today, passes every check (its date is in the future)."""
+    now = datetime.now(UTC)
+    async with sessions() as session:
+        kostroma = await session.scalar(select(Municipality.id).where(Municipality.name == "город Кострома"))
+        drafts, errors = await parse_plan(
+            session, read_table("t.csv", template_csv(now.date())), municipality_id=kostroma, zone=MSK, now=now,
+            auth=Authority(admin=True),
+        )  # fmt: skip
+    assert errors == [] and len(drafts) == 1 and drafts[0].starts_at > now
 
 
 async def test_import_rows_are_checked_one_by_one(sessions):
@@ -264,3 +291,78 @@ async def test_leaving_pupils_free_their_seats_and_stay_counted(sessions):
         status = dict((await session.execute(select(Rsvp.learner_id, Rsvp.status))).all())
         assert status[me.id] is RsvpStatus.not_going, "a forgotten pupil holds no offer"
         assert await session.scalar(select(Learner.user_id).where(Learner.id == me.id)) is None
+
+
+async def test_digest_collects_held_announcements_but_never_replies(sessions):
+    """Monday 10:00: the digest takes the held announcement of an event published last week; a reply (the
+    upcoming events a new subscriber is waiting for) stays a message of its own; midweek nothing."""
+    from services.outbox import REPLY, enqueue
+    from services.quiet_hours import queue_digests
+
+    wednesday = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)  # 12:00 in Moscow
+    monday = datetime(2026, 11, 30, 7, 0, tzinfo=UTC)  # 10:00 in Moscow
+    async with sessions.begin() as session:
+        kostroma = await session.scalar(select(Municipality.id).where(Municipality.name == "город Кострома"))
+        user = User(telegram_id=600, consent_at=wednesday, language="ru", digest="weekly")
+        session.add(user)
+        await session.flush()
+        session.add(Learner(user_id=user.id, school_id=1, grade=9, is_self=True))
+        events = [
+            Event(kind=EventKind.open_day, title=f"ДОД {n}", starts_at=monday + timedelta(days=9),
+                  municipality_id=kostroma, status=EventStatus.published, published_at=wednesday)
+            for n in (1, 2)
+        ]  # fmt: skip
+        session.add_all(events)
+        await session.flush()
+        for event, payload in zip(events, ({}, {REPLY: True}), strict=True):
+            await enqueue(session, key=f"announce:{event.id}:{user.id}", chat_id=600, user_id=user.id,
+                          kind="announcement", payload=payload, event_id=event.id)  # fmt: skip
+        assert await queue_digests(session, wednesday + timedelta(hours=1), MSK) == 0, "not midweek"
+        assert await queue_digests(session, monday, MSK) == 1
+        digest = await session.scalar(select(Outbox).where(Outbox.kind == "digest"))
+        assert digest is not None and digest.payload == {"events": [events[0].id]}
+        left = (await session.execute(select(Outbox.event_id, Outbox.status).where(Outbox.kind == "announcement")
+                                      .order_by(Outbox.event_id))).all()  # fmt: skip
+        assert left == [(events[0].id, OutboxStatus.sent), (events[1].id, OutboxStatus.pending)]
+        assert await queue_digests(session, monday + timedelta(hours=2), MSK) == 0, "once a week"
+
+
+async def test_digest_names_only_what_it_settles(sessions, monkeypatch):
+    """The sender claims a row (to hold it) after the digest pass read it as pending: this week's digest
+    does not name that event, which stays with the sender for the next digest, so no event is in two."""
+    from services import quiet_hours
+    from services.outbox import enqueue
+
+    friday = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+    monday = datetime(2026, 11, 30, 7, 0, tzinfo=UTC)  # 10:00 in Moscow
+    async with sessions.begin() as session:
+        kostroma = await session.scalar(select(Municipality.id).where(Municipality.name == "город Кострома"))
+        user = User(telegram_id=700, consent_at=friday, language="ru", digest="weekly")
+        session.add(user)
+        await session.flush()
+        events = [
+            Event(kind=EventKind.open_day, title=f"ДОД {n}", starts_at=monday + timedelta(days=9),
+                  municipality_id=kostroma, status=EventStatus.published, published_at=friday)
+            for n in (1, 2)
+        ]  # fmt: skip
+        session.add_all(events)
+        await session.flush()
+        for event in events:
+            await enqueue(session, key=f"announce:{event.id}:{user.id}", chat_id=700, user_id=user.id,
+                          kind="announcement", event_id=event.id)  # fmt: skip
+        zones = quiet_hours.user_zones
+
+        async def claimed_meanwhile(
+            session_, user_ids, default
+        ):  # the sender's claim, between read and write
+            await session_.execute(update(Outbox).where(Outbox.event_id == events[1].id)
+                                   .values(status=OutboxStatus.sending))  # fmt: skip
+            return await zones(session_, user_ids, default)
+
+        monkeypatch.setattr(quiet_hours, "user_zones", claimed_meanwhile)
+        assert await quiet_hours.queue_digests(session, monday, MSK) == 1
+        digest = await session.scalar(select(Outbox).where(Outbox.kind == "digest"))
+        assert digest is not None and digest.payload == {"events": [events[0].id]}
+        statuses = (await session.execute(select(Outbox.event_id, Outbox.status).where(
+            Outbox.kind == "announcement").order_by(Outbox.event_id))).all()  # fmt: skip
+        assert statuses == [(events[0].id, OutboxStatus.sent), (events[1].id, OutboxStatus.sending)]

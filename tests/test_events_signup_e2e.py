@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from models import EventKind, Outbox, Role, Rsvp, RsvpStatus
+from models import EventKind, Organisation, OrganisationType, Outbox, Role, Rsvp, RsvpStatus
 from tests.dbcheck import rows
 from tests.flows import SCHOOL_A, SCHOOL_B
 from tests.flows_events import (  # noqa: F401  (fixtures)
@@ -18,6 +18,7 @@ from tests.flows_events import (  # noqa: F401  (fixtures)
     count_containing,
     drained,
     local,
+    municipality_id,
     person,
     publish,
     pupil,
@@ -148,6 +149,48 @@ async def test_wait_list_promotion_confirmation_and_expiry(capp, emulator, clock
     assert count_containing(second, "Время подтверждения места") == 1
 
 
+async def test_cancel_in_my_on_a_full_event_offers_the_seat_to_the_first_in_line(capp, emulator, clock):
+    first, second, third = (emulator.user(i, language_code="ru") for i in (4211, 4212, 4213))
+    for user in (first, second, third):
+        await pupil(capp, user, 9)
+    await publish(capp, title="Профпроба «Сварщик»", starts_at=local(6, 14, base=clock.now()),
+                  kind=EventKind.profession_trial, capacity=1)  # fmt: skip
+    for user in (first, second, third):
+        await user.wait_for(lambda u: "Сварщик" in (u.last.text or ""), timeout=10)
+        await user.press("Пойду")
+        await user.wait_callback_answer(timeout=10)
+    assert await rows(capp, select(Rsvp.status).order_by(Rsvp.id)) == [
+        (RsvpStatus.going,), (RsvpStatus.waitlisted,), (RsvpStatus.waitlisted,)
+    ]  # fmt: skip
+    await first.send("/my")
+    await first.wait_for(lambda u: "Мои ближайшие мероприятия" in (u.last.text or ""), timeout=10)
+    assert "Профпроба «Сварщик»" in first.last.text and "Пойду" in first.last.text
+    await first.press("✖ Отменить 1")
+    assert "Запись отменена" in (await first.wait_callback_answer(timeout=10)).text
+    await first.wait_for(lambda u: "У вас нет предстоящих мероприятий" in (u.last.text or ""), timeout=10)
+    await second.wait_for(lambda u: "Для вас освободилось место" in (u.last.text or ""), timeout=10)
+    assert second.last.button_labels == ["✅ Подтвердить", "Отказаться"]
+    await drained(capp)
+    assert count_containing(third, "освободилось место") == 0
+    assert await rows(capp, select(Rsvp.status).order_by(Rsvp.id)) == [
+        (RsvpStatus.not_going,), (RsvpStatus.offered,), (RsvpStatus.waitlisted,)
+    ]  # fmt: skip
+
+
+async def test_my_shows_the_title_as_typed(capp, emulator, clock):
+    user = emulator.user(4221, language_code="ru")
+    await pupil(capp, user, 9)
+    title = "Профи &amp; <b>Ко</b> & Co"
+    await publish(capp, title=title, starts_at=local(4, 12, base=clock.now()))
+    await user.wait_for(lambda u: title in (u.last.text or ""), timeout=10)
+    await user.press("Пойду")
+    await user.wait_callback_answer(timeout=10)
+    await user.send("/my")
+    await user.wait_for(lambda u: "Мои ближайшие мероприятия" in (u.last.text or ""), timeout=10)
+    assert f"1. {title}" in user.last.text
+    assert any(e.get("type") == "bold" for e in user.last.entities)
+
+
 async def test_details_and_calendar_file(capp, emulator, clock):
     user = emulator.user(4301, language_code="ru")
     await pupil(capp, user, 10)
@@ -165,6 +208,41 @@ async def test_details_and_calendar_file(capp, emulator, clock):
     body = document.data.decode()
     assert "BEGIN:VEVENT" in body and "SUMMARY:Ярмарка профессий" in body
     assert "LOCATION:ДК «Кострома»" in body
+
+
+async def test_details_at_every_maximum_length_fit_one_message(capp, emulator, clock):
+    """Title 200, place 300, link 500, host 300 and description 3000 characters (with & and < that HTML
+    escapes): «Подробнее» still arrives, in one message, the description cut with «…»."""
+    user = emulator.user(4302, language_code="ru")
+    await pupil(capp, user, 10)
+    async with capp.sessions.begin() as session:
+        host = Organisation(
+            municipality_id=await municipality_id(capp), name="Х" * 300, type=OrganisationType.college
+        )
+        session.add(host)
+        await session.flush()
+        host_id = host.id
+    title = ("Фестиваль <b> & «Профи» " * 10)[:200]
+    description = "Начало описания. " + "Программа & <план> дня; " * 200
+    description = description[:2999] + "Ω"
+    start = local(3, 11, base=clock.now())
+    await publish(capp, title=title, starts_at=start, description=description, venue="М" * 300,
+                  online_url="https://example.org/" + "a" * 480, organisation_id=host_id, capacity=100_000,
+                  registration_deadline=start - timedelta(hours=1), ends_at=start + timedelta(hours=3),
+                  ovz_suitable=True, grade_min=10, grade_max=10)  # fmt: skip
+    assert len(title) == 200 and len(description) == 3000
+    await user.wait_for(lambda u: title in (u.last.text or ""), timeout=10)
+    card = user.last.message_id
+    await user.press("Подробнее", message_id=card)
+    await user.wait_callback_answer(timeout=10)
+    await user.wait_for(lambda u: u.last.message_id != card and title in (u.last.text or ""), timeout=10)
+    full = user.last.text
+    assert len(full.encode("utf-16-le")) // 2 <= 4096
+    assert "М" * 300 in full and "a" * 480 in full and "Х" * 300 in full
+    assert "Начало описания. Программа & <план> дня;" in full
+    assert full.rstrip().endswith("…") and "Ω" not in full
+    assert len(full) > 4000, "the description is cut only as much as needed"
+    assert "Пойду" in user.last.button_labels
 
 
 async def test_deadline_reminder_and_tap_after_the_deadline(capp, emulator, clock):

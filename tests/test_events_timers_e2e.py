@@ -4,20 +4,23 @@ and the weekly digest — driven by a movable clock, never by sleeping."""
 # ruff: noqa: F811  (the fixtures `capp` and `clock` are imported from tests.flows_events)
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
-from models import Outbox, OutboxStatus, Role
+from models import EventStatus, Municipality, Outbox, OutboxStatus, Role, School
+from sandbox import SimUser
 from tests.conftest import ADMIN_ID
 from tests.dbcheck import rows, scalar
 from tests.flows import send_and_wait
 from tests.flows_events import (  # noqa: F401  (fixtures)
+    MSK,
     advance,
     capp,
     clock,
     count_containing,
     drained,
+    event_row,
     local,
     make_app,
     person,
@@ -196,5 +199,231 @@ async def test_teacher_sees_only_their_school_and_role_is_rechecked(capp, emulat
     event_id = await publish(capp, title="Ярмарка вакансий", starts_at=local(4, 12, base=clock.now()))
     await teacher.press(data=f"me:{event_id}:cancel_yes", force=True)
     assert "не можете" in (await teacher.wait_callback_answer(timeout=10)).text
-    statuses = await rows(capp, select(Outbox.kind).where(Outbox.kind == "event_cancelled"))
-    assert statuses == []
+    event = await event_row(capp, event_id)
+    assert (event.status, event.cancelled_at, event.version) == (EventStatus.published, None, 1)
+
+
+def next_weekday(clock_now: datetime, weekday: int, hour: int, minute: int = 0) -> datetime:
+    """The next Moscow `weekday` (0 = Monday) at hh:mm strictly after the clock's day."""
+    today = clock_now.astimezone(MSK)
+    days = (weekday - today.weekday()) % 7 or 7
+    return local(days, hour, minute, base=clock_now)
+
+
+async def test_weekly_digest_goes_on_monday_not_midweek(capp, emulator, clock):
+    weekly = emulator.user(5601, language_code="ru")
+    await pupil(capp, weekly, 9, digest="weekly")
+    await advance(capp, clock, next_weekday(clock.now(), 2, 12) - clock.now())  # a Wednesday noon
+    await publish(
+        capp, title="Профпроба «Повар»", starts_at=local(20, 12, base=clock.now()), kind="profession_trial"
+    )
+    assert (await run_timers(capp))["digests"] == 0, "no digest midweek"
+    await advance(capp, clock, timedelta(days=2))  # Friday: still nothing
+    assert (await run_timers(capp))["digests"] == 0
+    await capp.delivery.run(budget=2)
+    assert count_containing(weekly, "Повар") == 0
+    # Monday 10:00 local: the digest, once, naming the event.
+    await advance(capp, clock, next_weekday(clock.now(), 0, 10) - clock.now())
+    assert (await run_timers(capp))["digests"] == 1
+    await weekly.wait_for(lambda u: "Мероприятия недели для вас" in (u.last.text or ""), timeout=10)
+    assert "Профпроба «Повар»" in weekly.last.text
+    assert (await run_timers(capp))["digests"] == 0
+    await advance(capp, clock, timedelta(hours=3))
+    assert (await run_timers(capp))["digests"] == 0
+    await drained(capp)
+    assert count_containing(weekly, "Мероприятия недели для вас") == 1
+    assert count_containing(weekly, "Повар") == 1
+    # Published that Wednesday again: it waits for the following Monday.
+    await advance(capp, clock, timedelta(days=2))
+    await publish(capp, title="Экскурсия в депо", starts_at=local(20, 12, base=clock.now()), kind="excursion")
+    assert (await run_timers(capp))["digests"] == 0
+    await advance(capp, clock, next_weekday(clock.now(), 0, 10, 1) - clock.now())
+    assert (await run_timers(capp))["digests"] == 1
+    await weekly.wait_for(lambda u: "Экскурсия в депо" in (u.last.text or ""), timeout=10)
+    assert "Повар" not in weekly.last.text
+    await drained(capp)
+    assert count_containing(weekly, "Мероприятия недели для вас") == 2
+
+
+async def open_settings(user: SimUser) -> None:
+    await send_and_wait(user, "/settings", timeout=10)
+    assert "Настройки" in (user.last.text or "")
+
+
+async def test_switching_to_instant_sends_what_waited_for_the_digest(capp, emulator, clock):
+    weekly = emulator.user(5602, language_code="ru")
+    await pupil(capp, weekly, 9, digest="weekly")
+    await publish(capp, title="Ярмарка учебных мест", starts_at=local(15, 12, base=clock.now()), kind="fair")
+    [(held,)] = await rows(capp, select(Outbox.status).where(Outbox.kind == "announcement"))
+    assert held in (OutboxStatus.pending, OutboxStatus.sending)  # waiting (the sender may be looking at it)
+    assert count_containing(weekly, "Ярмарка учебных мест") == 0
+    await open_settings(weekly)
+    await weekly.press("📬 Присылать сразу")
+    await weekly.wait_callback_answer(timeout=10)
+    await capp.delivery.run(budget=5)
+    await weekly.wait_for(lambda u: count_containing(u, "Ярмарка учебных мест") == 1, timeout=10)
+    card = next(m for m in weekly.bot_messages if "Ярмарка учебных мест" in m.content)
+    assert "Пойду" in card.button_labels
+    await advance(capp, clock, next_weekday(clock.now(), 0, 10) - clock.now())
+    assert (await run_timers(capp))["digests"] == 0
+    await drained(capp)
+    assert count_containing(weekly, "Ярмарка учебных мест") == 1
+
+
+async def test_turning_quiet_hours_off_sends_what_waited_for_the_morning(capp, emulator, clock):
+    owl = emulator.user(5603, language_code="ru")
+    await pupil(capp, owl, 9)
+    await advance(capp, clock, local(1, 23, base=clock.now()) - clock.now())  # 23:00 local
+    await publish(capp, title="Ночь в планетарии", starts_at=local(5, 12, base=clock.now()), kind="excursion")
+    await capp.delivery.run(budget=2)
+    assert count_containing(owl, "Ночь в планетарии") == 0
+    await open_settings(owl)
+    await owl.press("🌙 Тихие часы")
+    await owl.wait_for(lambda u: "Без тихих часов" in u.last.button_labels, timeout=10)
+    await owl.press("Без тихих часов")
+    await owl.wait_callback_answer(timeout=10)
+    await capp.delivery.run(budget=5)
+    await owl.wait_for(lambda u: count_containing(u, "Ночь в планетарии") == 1, timeout=10)
+    await drained(capp)
+    assert count_containing(owl, "Ночь в планетарии") == 1
+
+
+async def test_announcement_published_at_night_waits_for_the_morning(capp, emulator, clock):
+    sleeper = emulator.user(5604, language_code="ru")
+    await pupil(capp, sleeper, 9)
+    await advance(capp, clock, local(1, 23, 30, base=clock.now()) - clock.now())  # 23:30 local
+    await publish(capp, title="День открытых дверей колледжа", starts_at=local(6, 12, base=clock.now()))
+    await capp.delivery.run(budget=2)
+    assert count_containing(sleeper, "колледжа") == 0
+    await advance(capp, clock, local(1, 7, 55, base=clock.now()) - clock.now())  # 07:55: still night
+    await capp.delivery.run(budget=2)
+    assert count_containing(sleeper, "колледжа") == 0
+    await advance(capp, clock, timedelta(minutes=6))  # 08:01
+    await sleeper.wait_for(lambda u: count_containing(u, "колледжа") == 1, timeout=10)
+    await drained(capp)
+    assert count_containing(sleeper, "колледжа") == 1
+
+
+async def test_quiet_hours_follow_the_municipality_time_zone(capp, emulator, clock):
+    """Yekaterinburg is Moscow + 2 h: 19:30 in Moscow is 21:30 there (night), 06:05 is 08:05 (morning)."""
+    async with capp.sessions.begin() as session:
+        ural = Municipality(
+            region="Свердловская область", name="город Екатеринбург", timezone="Asia/Yekaterinburg"
+        )
+        session.add(ural)
+        await session.flush()
+        session.add(School(municipality_id=ural.id, name="МАОУ «Гимназия № 9» г. Екатеринбурга"))
+        ural_id = ural.id
+    ural_pupil, kostroma_pupil = (
+        emulator.user(5605, language_code="ru"),
+        emulator.user(5606, language_code="ru"),
+    )
+    await pupil(capp, ural_pupil, 9, school="МАОУ «Гимназия № 9» г. Екатеринбурга")
+    await pupil(capp, kostroma_pupil, 9)
+    await advance(capp, clock, local(1, 19, 30, base=clock.now()) - clock.now())  # 19:30 Moscow
+    await publish(capp, title="Уральский завод: экскурсия", starts_at=local(6, 12, base=clock.now()),
+                  kind="excursion", municipality_id=ural_id)  # fmt: skip
+    await publish(capp, title="Костромской завод: экскурсия", starts_at=local(6, 12, base=clock.now()),
+                  kind="excursion")  # fmt: skip
+    await kostroma_pupil.wait_for(lambda u: count_containing(u, "Костромской завод") == 1, timeout=10)
+    await capp.delivery.run(budget=2)
+    assert count_containing(ural_pupil, "Уральский завод") == 0, "21:30 in Yekaterinburg: night"
+    await advance(capp, clock, local(1, 5, 55, base=clock.now()) - clock.now())  # 07:55 in Yekaterinburg
+    await capp.delivery.run(budget=2)
+    assert count_containing(ural_pupil, "Уральский завод") == 0
+    await advance(
+        capp, clock, timedelta(minutes=10)
+    )  # 06:05 Moscow (still night there), 08:05 in Yekaterinburg
+    await ural_pupil.wait_for(lambda u: count_containing(u, "Уральский завод") == 1, timeout=10)
+    await drained(capp)
+    assert count_containing(ural_pupil, "Уральский завод") == 1
+    assert count_containing(kostroma_pupil, "Уральский завод") == 0
+
+
+async def test_reminders_follow_a_moved_event(capp, emulator, clock):
+    going = emulator.user(5701, language_code="ru")
+    going_id = await pupil(capp, going, 9)
+    admin = emulator.user(ADMIN_ID, language_code="ru")
+    await send_and_wait(admin, "/help")
+    old_start = local(3, 15, base=clock.now())
+    new_start = local(5, 16, base=clock.now())
+    event_id = await publish(capp, title="Профпроба «Лаборант»", starts_at=old_start, kind="profession_trial")
+    await going.wait_for(lambda u: "Лаборант" in (u.last.text or ""), timeout=10)
+    await going.press("Пойду")
+    await going.wait_callback_answer(timeout=10)
+
+    await send_and_wait(admin, "/events", timeout=10)
+    await admin.press(next(label for label in admin.last.button_labels if "Лаборант" in label))
+    await admin.wait_for(lambda u: "🗓 Перенести" in u.last.button_labels, timeout=10)
+    await admin.press("🗓 Перенести")
+    await admin.wait_for(lambda u: "ДД.ММ.ГГГГ ЧЧ:ММ" in (u.last.text or ""), timeout=10)
+    assert "Сохранено" in await send_and_wait(admin, new_start.strftime("%d.%m.%Y %H:%M"), timeout=10)
+    await going.wait_for(lambda u: "Мероприятие изменилось" in (u.last.text or ""), timeout=10)
+
+    # The old moments pass: 24 h and 2 h before the old start, and the old start itself. Nothing.
+    for moment in (old_start - timedelta(hours=23, minutes=55), old_start - timedelta(hours=1, minutes=55),
+                   old_start + timedelta(minutes=5)):  # fmt: skip
+        await advance(capp, clock, moment - clock.now())
+        assert (await run_timers(capp))["reminders"] == 0, moment
+    # 24 h before the new start: one reminder, naming the new time.
+    await advance(capp, clock, new_start - timedelta(hours=23, minutes=55) - clock.now())
+    assert (await run_timers(capp))["reminders"] == 1
+    await going.wait_for(lambda u: "Напоминание" in (u.last.text or ""), timeout=10)
+    assert "начнётся через 24 ч" in going.last.text and "16:00" in going.last.text
+    await drained(capp)
+    assert count_containing(going, "Напоминание") == 1
+    keys = await rows(capp, select(Outbox.key).where(Outbox.kind == "reminder"))
+    assert keys == [(f"remind:{event_id}:1440:{int(new_start.timestamp())}:{going_id}",)]
+
+
+async def test_reminder_offsets_from_the_settings(emulator, database_url):
+    """REMINDER_OFFSETS="48h,1h": reminders 48 h and 1 h before, none at 24 h or 2 h."""
+    clock = start_clock()
+    app = await make_app(emulator, database_url, clock, REMINDER_OFFSETS="48h,1h")
+    user = emulator.user(5801, language_code="ru")
+    try:
+        assert app.settings.reminder_offsets == [2880, 60]
+        await pupil(app, user, 9)
+        start = local(4, 15, base=clock.now())
+        await publish(app, title="Ярмарка вакансий", starts_at=start, kind="fair")
+        await user.wait_for(lambda u: "Ярмарка вакансий" in (u.last.text or ""), timeout=10)
+        await user.press("Пойду")
+        await user.wait_callback_answer(timeout=10)
+        expected = {
+            timedelta(hours=49): 0,
+            timedelta(hours=47, minutes=55): 1,  # 48 h
+            timedelta(hours=23, minutes=55): 0,  # no 24 h
+            timedelta(hours=1, minutes=55): 0,  # no 2 h
+            timedelta(minutes=55): 1,  # 1 h
+        }
+        for before, count in expected.items():
+            await advance(app, clock, start - before - clock.now())
+            assert (await run_timers(app))["reminders"] == count, before
+        await drained(app)
+        reminders = [m.text for m in user.bot_messages if "Напоминание" in m.content]
+        assert len(reminders) == 2
+        assert "начнётся через 48 ч" in reminders[0] and "начнётся через 1 ч" in reminders[1]
+    finally:
+        await app.stop()
+
+
+async def test_a_digest_of_many_long_titles_fits_one_message(capp, emulator, clock):
+    weekly = emulator.user(5901, language_code="ru")
+    await pupil(capp, weekly, 9, digest="weekly")
+    titles = [
+        (f"{n:02d} Профориентационное мероприятие " + "о профессиях будущего " * 10)[:200] for n in range(20)
+    ]
+    for n, title in enumerate(titles):
+        await publish(
+            capp, title=title, starts_at=local(10 + n // 4, 9 + n % 4, base=clock.now()), wake=False
+        )
+    await capp.delivery.run(budget=5)
+    await advance(capp, clock, next_weekday(clock.now(), 0, 10) - clock.now())
+    assert (await run_timers(capp))["digests"] == 1
+    await weekly.wait_for(lambda u: "Мероприятия недели для вас" in (u.last.text or ""), timeout=10)
+    digest = weekly.last
+    assert len(digest.text) <= 4096 and len(digest.buttons) == 15
+    assert titles[0] in digest.text and titles[14] in digest.text and titles[15] not in digest.text
+    assert "…и ещё мероприятий на этой неделе: 5." in digest.text
+    await drained(capp)
+    assert count_containing(weekly, "Мероприятия недели для вас") == 1

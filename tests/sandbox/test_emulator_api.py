@@ -176,6 +176,33 @@ async def test_callback_data_limit(bot: Bot, started: SimUser) -> None:
         await bot.send_message(1001, "bad", reply_markup=kb(("x", "я" * 32 + "a")))  # 33 chars, 65 bytes
 
 
+def grid(rows: int, per_row: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [InlineKeyboardButton(text=f"{r}.{c}", callback_data=f"b:{r}:{c}") for c in range(per_row)]
+            for r in range(rows)
+        ]
+    )
+
+
+async def test_inline_keyboard_size_limits(bot: Bot, started: SimUser) -> None:
+    """At most 100 buttons in all and 8 in a row; beyond that Telegram answers "reply markup is too long"."""
+    await bot.send_message(1001, "100", reply_markup=grid(100, 1))
+    await bot.send_message(1001, "8 a row", reply_markup=grid(12, 8))  # 96 buttons
+    sent = started.last
+    assert sent is not None and len(sent.buttons) == 12
+    for markup in (grid(101, 1), grid(1, 9), grid(13, 8)):
+        with pytest.raises(TelegramBadRequest, match="Bad Request: reply markup is too long"):
+            await bot.send_message(1001, "too many", reply_markup=markup)
+    with pytest.raises(TelegramBadRequest, match="reply markup is too long"):
+        await bot.edit_message_reply_markup(
+            chat_id=1001, message_id=sent.message_id, reply_markup=grid(101, 1)
+        )
+    with pytest.raises(TelegramBadRequest, match="reply markup is too long"):
+        await bot.edit_message_text("x", chat_id=1001, message_id=sent.message_id, reply_markup=grid(1, 9))
+    assert started.last is not None and started.last.text == "8 a row" and len(started.last.buttons) == 12
+
+
 async def test_chat_not_found_for_never_started_user(bot: Bot, emu: Emulator) -> None:
     emu.user(2002)
     with pytest.raises(TelegramBadRequest, match="chat not found"):
