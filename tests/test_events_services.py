@@ -11,7 +11,6 @@ from icalendar import Calendar
 from sqlalchemy import select, update
 
 from bot.clock import TestClock
-from bot.demo import seed_directory
 from models import (
     Event,
     EventKind,
@@ -26,8 +25,6 @@ from models import (
     User,
     UserRole,
 )
-from models.database import create_engine, create_session_factory
-from models.migrate import upgrade
 from services.event_import import ImportFailure, parse_plan, read_table, template_csv, template_xlsx
 from services.events import Authority, EventDraft, EventError, create_event, publish_event, validate
 from services.ics import event_ics
@@ -124,17 +121,7 @@ def test_templates_read_back_and_broken_files_are_refused():
         assert caught.value.code == code
 
 
-@pytest.fixture
-async def sessions(database_url):
-    engine = create_engine(database_url)
-    await upgrade(engine)
-    factory = create_session_factory(engine)
-    async with factory.begin() as session:
-        await seed_directory(session)
-    try:
-        yield factory
-    finally:
-        await engine.dispose()
+pytestmark = pytest.mark.usefixtures("directory")
 
 
 @pytest.mark.parametrize(
