@@ -18,6 +18,7 @@ handlers).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -587,21 +588,22 @@ async def overview(
     counts_query = select(PupilCount.school_id, PupilCount.grade, PupilCount.pupils).where(
         PupilCount.school_year == period.school_year, _school_filter(scope, PupilCount.school_id)
     )
-    pupils = [(int(s), int(g), int(n)) for s, g, n in (await session.execute(counts_query)).all()]
+    # One pass over the counts (thousands of schools × 11 grades), not one pass per school.
+    by_school: Counter[int] = Counter()
+    by_grade: Counter[int] = Counter()
+    for school_id, grade, n in (await session.execute(counts_query)).all():
+        by_school[int(school_id)] += int(n)
+        by_grade[int(grade)] += int(n)
     result.coverage_by_band = [
-        CoverageRow(name, sum(n for _, g, n in pupils if lo_g <= g <= hi_g), facts.by_band.get(name, 0))
+        CoverageRow(name, sum(by_grade[g] for g in range(lo_g, hi_g + 1)), facts.by_band.get(name, 0))
         for name, lo_g, hi_g in BANDS
     ]
     result.coverage_by_school = [
-        CoverageRow(name, sum(n for sc, _, n in pupils if sc == s), facts.by_school.get(s, 0))
-        for s, name in names.items()
+        CoverageRow(name, by_school[s], facts.by_school.get(s, 0)) for s, name in names.items()
     ]
-    result.coverage_total = CoverageRow("", sum(n for _, _, n in pupils), result.totals.unique_pupils)
+    result.coverage_total = CoverageRow("", sum(by_grade.values()), result.totals.unique_pupils)
     if scope.kind == "school" and scope.grades:
-        result.classes = [
-            CoverageRow(str(g), sum(n for _, gg, n in pupils if gg == g), facts.by_grade.get(g, 0))
-            for g in scope.grades
-        ]
+        result.classes = [CoverageRow(str(g), by_grade[g], facts.by_grade.get(g, 0)) for g in scope.grades]
 
     # Profession trials by host type: events, and participations in them.
     host = func.coalesce(Organisation.type, literal("other"))
