@@ -232,3 +232,50 @@ async def test_region_coordinator_imports_pupil_counts_only_into_their_municipal
     )
     assert both == "Загружено: численность учащихся для 2 параллелей.", both
     assert await scalar(app, select(func.count()).select_from(PupilCount)) == 2
+
+
+async def test_region_coordinator_chooses_only_among_their_municipalities(app, emulator):
+    """/new_event, /plan and /broadcast offer their two municipalities, not another region's; forged
+    buttons of another region's municipality are refused; /roles takes their roles away one by one."""
+    admin = emulator.user(ADMIN_ID, language_code="ru")
+    other = "Регион;Муниципалитет;Тип;Название\nСтавропольский край;город Невинномысск;школа;МБОУ СОШ № 3\n"
+    await send_and_wait(admin, "/import")
+    await press_and_wait_edit(admin, "🏫 Справочник: школы и организации")
+    count = len(admin.bot_messages)
+    await admin.send_document("d.csv", other.encode())
+    await admin.wait_messages(count + 1, timeout=15)
+    munis = await _munis(app)
+    assert "город Невинномысск" in munis
+    # The admin's region list has both regions; the region coordinator's only their own.
+    await send_and_wait(admin, "/invite")
+    await press_and_wait_edit(admin, REGION_BUTTON)
+    assert sorted(labels(admin)) == sorted([REGION, "Ставропольский край"])
+    regional = emulator.user(5104, language_code="ru")
+    await open_invite(regional, await _region_invite(admin))
+    await send_and_wait(regional, "/invite")
+    await press_and_wait_edit(regional, REGION_BUTTON)
+    assert labels(regional) == [REGION]
+    await regional.press(data=f"iv:region:{munis['город Невинномысск']}", force=True)
+    assert "только координаторам" in (await regional.wait_callback_answer(timeout=10)).text
+
+    forged = {
+        "/new_event": f"ne:mun:{munis['город Невинномысск']}",
+        "/plan": f"pl:imp_mun:{munis['город Невинномысск']}",
+        "/broadcast": f"bs:mun:{munis['город Невинномысск']}",
+    }
+    for command, data in forged.items():
+        await send_and_wait(regional, command)
+        assert sorted(labels(regional)) == sorted([KOSTROMA, CHUKHLOMA]), command
+        await regional.press(data=data, force=True)
+        assert "недействительна" in (await regional.wait_callback_answer(timeout=10)).text, command
+    documents = sum(m.document is not None for m in regional.bot_messages)
+    await press_and_wait_edit(regional, CHUKHLOMA)  # the /broadcast chooser still works
+    assert sum(m.document is not None for m in regional.bot_messages) == documents  # no plan template
+
+    # /roles: the admin takes away the Chukhloma role only; Kostroma stays, and /stats narrows to it.
+    text = await send_and_wait(admin, "/roles")
+    line = next(x for x in text.splitlines() if f"координатор: {CHUKHLOMA} — Telegram id 5104" in x)
+    await press_and_wait_edit(admin, f"Снять №{line.split('.')[0]}")
+    await press_and_wait_edit(admin, "Да, снять роль")
+    assert await _coordinator_of(app, 5104) == [munis[KOSTROMA]]
+    assert "Отчёт об участии: город Кострома" in await send_and_wait(regional, "/stats", timeout=20)
