@@ -89,6 +89,8 @@ async def test_region_invitation_grants_every_municipality_with_audit(app, emula
     again = await _region_invite(admin)
     assert "У вас уже есть эта роль." in await open_invite(regional, again)
     assert await scalar(app, select(Invitation.uses).where(Invitation.code == again)) == 0
+    # A region coordinator sees (and may revoke) the active links of their region.
+    assert again in await send_and_wait(regional, "/invites")
 
     # /new_event: the choice between their two municipalities (not every municipality of the directory).
     await send_and_wait(regional, "/new_event")
@@ -144,6 +146,14 @@ async def test_municipal_coordinator_cannot_create_a_region_invitation(app, emul
     assert "только координаторам" in (await local.wait_callback_answer(timeout=10)).text
     assert await scalar(app, select(func.count()).select_from(Invitation)) == before
     assert await _coordinator_of(app, 5102) == [munis[KOSTROMA]]
+    # An admin's region invitation is neither listed to the municipal coordinator nor revocable by them.
+    region_code = await _region_invite(admin)
+    region_id = await scalar(app, select(Invitation.id).where(Invitation.code == region_code))
+    assert region_code not in await send_and_wait(local, "/invites")
+    await local.press(data=f"iv:revoke:{region_id}", force=True)
+    assert "только координаторам" in (await local.wait_callback_answer(timeout=10)).text
+    assert await scalar(app, select(Invitation.revoked_at).where(Invitation.id == region_id)) is None
+    assert region_code in await send_and_wait(admin, "/invites")
 
 
 async def test_region_stats_add_up_the_municipalities_and_export_names_the_region(app, emulator):
