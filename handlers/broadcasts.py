@@ -22,6 +22,7 @@ from models import BroadcastStatus, Municipality, Role, School
 from services import broadcast_audience, broadcasts, directory
 from services.broadcast_audience import AudienceError, AudienceFilter
 from services.broadcasts import BroadcastError, ReportRefresher
+from services.invitations import may_manage
 from services.people import Profile
 
 router = Router(name="broadcasts")
@@ -79,16 +80,18 @@ async def begin(message: Message, state: FSMContext, session: AsyncSession, prof
     await state.clear()
     if profile.has(Role.coordinator):
         await state.update_data(scope="municipality")
-        if profile.coordinator_municipality_id is not None:
-            await state.update_data(municipality_id=profile.coordinator_municipality_id)
+        only = profile.coordinator_municipalities  # None: an admin chooses among every municipality
+        if only is not None and len(only) == 1:
+            (municipality_id,) = only
+            await state.update_data(municipality_id=municipality_id)
             await _ask_roles(message, state)
             return
-        municipalities = await directory.municipalities(session)
+        municipalities = await directory.municipalities(session, only)
         if not municipalities:
             await message.answer(_("The directory is empty: there is no municipality to send to yet."))
             return
         await state.set_state(Compose.municipality)
-        text, markup = await _municipality_page(session, 0)
+        text, markup = await _municipality_page(session, 0, only)
         await message.answer(text, reply_markup=markup)
         return
     school_id = await broadcast_audience.teacher_school(session, profile.user.id)
@@ -106,8 +109,10 @@ async def begin(message: Message, state: FSMContext, session: AsyncSession, prof
     await message.answer(_("New broadcast. To whom?"), reply_markup=rows(buttons))
 
 
-async def _municipality_page(session: AsyncSession, page: int) -> tuple[str, InlineKeyboardMarkup]:
-    municipalities = await directory.municipalities(session)
+async def _municipality_page(
+    session: AsyncSession, page: int, only: frozenset[int] | None
+) -> tuple[str, InlineKeyboardMarkup]:
+    municipalities = await directory.municipalities(session, only)
     markup, page, pages = paged_rows(
         [(m.name, _step("mun", str(m.id))) for m in municipalities], page, lambda p: _step("mun_page", str(p))
     )
@@ -118,19 +123,29 @@ async def _municipality_page(session: AsyncSession, page: int) -> tuple[str, Inl
 
 @router.callback_query(Compose.municipality, BroadcastStepCb.filter(F.step == "mun_page"), AUTHORS)
 async def municipality_page(
-    query: CallbackQuery, callback_data: BroadcastStepCb, session: AsyncSession
+    query: CallbackQuery, callback_data: BroadcastStepCb, session: AsyncSession, profile: Profile
 ) -> None:
     text, markup = await _municipality_page(
-        session, int(callback_data.value) if callback_data.value.isdigit() else 0
+        session,
+        int(callback_data.value) if callback_data.value.isdigit() else 0,
+        profile.coordinator_municipalities,
     )
     await _ask(query, text, markup)
 
 
 @router.callback_query(Compose.municipality, BroadcastStepCb.filter(F.step == "mun"), AUTHORS)
 async def choose_municipality(
-    query: CallbackQuery, callback_data: BroadcastStepCb, state: FSMContext, session: AsyncSession
+    query: CallbackQuery,
+    callback_data: BroadcastStepCb,
+    state: FSMContext,
+    session: AsyncSession,
+    profile: Profile,
 ) -> None:
-    if not callback_data.value.isdigit() or await session.get(Municipality, int(callback_data.value)) is None:
+    if (
+        not callback_data.value.isdigit()
+        or await session.get(Municipality, int(callback_data.value)) is None
+        or not may_manage(profile, int(callback_data.value))
+    ):
         await _refuse(query)
         return
     await state.update_data(municipality_id=int(callback_data.value))

@@ -81,13 +81,15 @@ async def begin(
 ) -> None:
     await state.clear()
     auth = await authority(session, profile.user)
-    if auth.admin:
-        municipalities = await directory.municipalities(session)
+    # An admin chooses among every municipality, a region's coordinator among theirs.
+    only = None if auth.admin else auth.municipalities
+    if auth.admin or len(auth.municipalities) > 1:
+        municipalities = await directory.municipalities(session, only)
         if not municipalities:
             await message.answer(_("The directory is empty: there is no municipality to publish for yet."))
             return
         await state.set_state(Import.file)
-        text, markup = await _municipality_page(session, 0)
+        text, markup = await _municipality_page(session, 0, only)
         await message.answer(text, reply_markup=markup)
         return
     await state.set_state(Import.file)
@@ -109,8 +111,10 @@ async def _send_template(message: Message, clock: Clock) -> None:
     await message.answer_document(BufferedInputFile(template_csv(today), filename="plan_template.csv"))
 
 
-async def _municipality_page(session: AsyncSession, page: int) -> tuple[str, InlineKeyboardMarkup]:
-    municipalities = await directory.municipalities(session)
+async def _municipality_page(
+    session: AsyncSession, page: int, only: frozenset[int] | None
+) -> tuple[str, InlineKeyboardMarkup]:
+    municipalities = await directory.municipalities(session, only)
     markup, page, pages = paged_rows(
         [(m.name, PlanImportCb(step="imp_mun", value=str(m.id)).pack()) for m in municipalities],
         page,
@@ -122,9 +126,14 @@ async def _municipality_page(session: AsyncSession, page: int) -> tuple[str, Inl
 
 
 @router.callback_query(Import.file, PlanImportCb.filter(F.step == "imp_mun_page"))
-async def municipality_page(query: CallbackQuery, callback_data: PlanImportCb, session: AsyncSession) -> None:
+async def municipality_page(
+    query: CallbackQuery, callback_data: PlanImportCb, session: AsyncSession, profile: Profile
+) -> None:
+    auth = await authority(session, profile.user)
     text, markup = await _municipality_page(
-        session, int(callback_data.value) if callback_data.value.isdigit() else 0
+        session,
+        int(callback_data.value) if callback_data.value.isdigit() else 0,
+        None if auth.admin else auth.municipalities,
     )
     if isinstance(query.message, Message):
         await query.message.edit_text(text, reply_markup=markup)
@@ -133,9 +142,17 @@ async def municipality_page(query: CallbackQuery, callback_data: PlanImportCb, s
 
 @router.callback_query(Import.file, PlanImportCb.filter(F.step == "imp_mun"))
 async def choose_municipality(
-    query: CallbackQuery, callback_data: PlanImportCb, state: FSMContext, session: AsyncSession, clock: Clock
+    query: CallbackQuery,
+    callback_data: PlanImportCb,
+    state: FSMContext,
+    session: AsyncSession,
+    profile: Profile,
+    clock: Clock,
 ) -> None:
-    names = {m.id for m in await directory.municipalities(session)}
+    auth = await authority(session, profile.user)
+    names = {
+        m.id for m in await directory.municipalities(session, None if auth.admin else auth.municipalities)
+    }
     if not callback_data.value.isdigit() or int(callback_data.value) not in names:
         await query.answer(_("This button is not valid. Please choose again."), show_alert=True)
         return

@@ -1,5 +1,6 @@
 """Invitations: a coordinator creates a deep link for a teacher (a school) or a coordinator (a
-municipality), lists and revokes them; anyone who opens a link gets the role if it is still valid."""
+municipality, or a whole region: an admin, or a coordinator of all its municipalities), lists and
+revokes them; anyone who opens a link gets the role if it is still valid."""
 
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ from services.invitations import (
     active_invitations,
     create_invitation,
     held_role,
+    may_invite_region,
+    may_manage,
     redeem,
     revocable_roles,
     revoke_invitation,
@@ -40,7 +43,8 @@ from services.profiles import teacher_grades, teacher_grades_of
 
 router = Router(name="invitations")
 
-INVITE_ROLES = {1: Role.teacher, 2: Role.coordinator}
+INVITE_ROLES = {1: Role.teacher, 2: Role.coordinator, 3: Role.coordinator}
+REGION = 3  # the coordinator of a whole region: each of its municipalities
 
 
 class InviteDialog(StatesGroup):
@@ -68,6 +72,7 @@ def refusal(code: str) -> str:
         "forbidden": _("This action is available to coordinators only."),
         "unknown_school": _("This school is not in the directory."),
         "unknown_municipality": _("This municipality is not in the directory."),
+        "unknown_region": _("This region has no municipalities in the directory."),
     }.get(code, _("This action cannot be done."))
 
 
@@ -110,13 +115,8 @@ async def accept_invitation(
                 )
             markup = class_keyboard(await teacher_grades(session, user))
         else:
-            muni = (
-                await session.get(Municipality, invitation.municipality_id)
-                if invitation.municipality_id
-                else None
-            )
             text = _("You are now a coordinator of {municipality}. Your commands: /help").format(
-                municipality=html.escape(muni.name if muni else "?")
+                municipality=html.escape(await _coordinator_of(session, invitation))
             )
             markup = None
     if edit:
@@ -125,19 +125,32 @@ async def accept_invitation(
         await target.answer(text, reply_markup=markup)
 
 
+async def _coordinator_of(session: AsyncSession, invitation: Invitation) -> str:
+    """The municipality of a coordinator invitation, or «region: its municipalities» for a region's."""
+    if invitation.region is not None:
+        munis = await directory.region_municipalities(session, invitation.region)
+        return "{}: {}".format(invitation.region, ", ".join(m.name for m in munis))
+    muni = await session.get(Municipality, invitation.municipality_id) if invitation.municipality_id else None
+    return muni.name if muni else "?"
+
+
+async def _regions(session: AsyncSession, profile: Profile) -> list[Municipality]:
+    """The regions the coordinator may invite a region coordinator for (one municipality standing for
+    each): every region for an admin, else those all of whose municipalities they serve."""
+    return await directory.whole_regions(session, profile.coordinator_municipalities)
+
+
 @router.message(Command("invite"), HasRole(Role.coordinator))
-async def invite(message: Message, state: FSMContext) -> None:
+async def invite(message: Message, state: FSMContext, session: AsyncSession, profile: Profile) -> None:
     await state.clear()
     await state.set_state(InviteDialog.choosing)
-    await message.answer(
-        _("New invitation. Which role will it give?"),
-        reply_markup=rows(
-            [
-                (_("Teacher (a school)"), InviteCb(step="role", value=1).pack()),
-                (_("Coordinator (a municipality)"), InviteCb(step="role", value=2).pack()),
-            ]
-        ),
-    )
+    buttons = [
+        (_("Teacher (a school)"), InviteCb(step="role", value=1).pack()),
+        (_("Coordinator (a municipality)"), InviteCb(step="role", value=2).pack()),
+    ]
+    if await _regions(session, profile):
+        buttons.append((_("Coordinator (a whole region)"), InviteCb(step="role", value=REGION).pack()))
+    await message.answer(_("New invitation. Which role will it give?"), reply_markup=rows(buttons))
 
 
 async def _edit(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
@@ -150,12 +163,26 @@ async def _ask_scope(
     query: CallbackQuery, state: FSMContext, session: AsyncSession, profile: Profile, page: int = 0
 ) -> None:
     data = await state.get_data()
-    scope = profile.coordinator_municipality_id
-    if scope is not None and "municipality_id" not in data:
-        await state.update_data(municipality_id=scope)
-        data["municipality_id"] = scope
-    if "municipality_id" not in data:
-        items = await directory.municipalities(session)
+    if int(data["role"]) == REGION:
+        if "region" not in data:
+            regions = await _regions(session, profile)
+            markup, page, pages = paged_rows(
+                [(m.region, InviteCb(step="region", value=m.id).pack()) for m in regions],
+                page,
+                lambda p: InviteCb(step="page", value=p).pack(),
+            )
+            await _edit(
+                query, "\n".join(filter(None, [_("For which region?"), page_note(page, pages)])), markup
+            )
+            return
+    else:
+        scope = profile.coordinator_municipalities
+        if scope is not None and len(scope) == 1 and "municipality_id" not in data:
+            (only,) = scope
+            await state.update_data(municipality_id=only)
+            data["municipality_id"] = only
+    if int(data["role"]) != REGION and "municipality_id" not in data:
+        items = await directory.municipalities(session, profile.coordinator_municipalities)
         markup, page, pages = paged_rows(
             [(m.name, InviteCb(step="muni", value=m.id).pack()) for m in items],
             page,
@@ -186,6 +213,9 @@ async def invite_page(
     query: CallbackQuery, callback_data: InviteCb, state: FSMContext, session: AsyncSession, profile: Profile
 ) -> None:
     """«◀» / «▶» in the list of municipalities or schools: the same question, another page."""
+    if "role" not in await state.get_data():
+        await query.answer(_("This button is not valid. Please choose again."), show_alert=True)
+        return
     await _ask_scope(query, state, session, profile, callback_data.value)
 
 
@@ -196,7 +226,28 @@ async def invite_role(
     if callback_data.value not in INVITE_ROLES:
         await query.answer(_("This button is not valid. Please choose again."), show_alert=True)
         return
+    if callback_data.value == REGION and not await _regions(session, profile):
+        # Only an admin, or the coordinator of a whole region, may invite a region's coordinator.
+        await query.answer(refusal("forbidden"), show_alert=True)
+        return
     await state.update_data(role=callback_data.value)
+    await _ask_scope(query, state, session, profile)
+
+
+@router.callback_query(InviteDialog.choosing, InviteCb.filter(F.step == "region"), HasRole(Role.coordinator))
+async def invite_region(
+    query: CallbackQuery, callback_data: InviteCb, state: FSMContext, session: AsyncSession, profile: Profile
+) -> None:
+    """A region, named by one of its municipalities (callback data is not trusted)."""
+    data = await state.get_data()
+    muni = await session.get(Municipality, callback_data.value)
+    if int(data.get("role", 0)) != REGION or muni is None:
+        await query.answer(_("This button is not valid. Please choose again."), show_alert=True)
+        return
+    if not await may_invite_region(session, profile, muni.region):
+        await query.answer(refusal("forbidden"), show_alert=True)
+        return
+    await state.update_data(region=muni.region)
     await _ask_scope(query, state, session, profile)
 
 
@@ -205,10 +256,13 @@ async def invite_muni(
     query: CallbackQuery, callback_data: InviteCb, state: FSMContext, session: AsyncSession, profile: Profile
 ) -> None:
     data = await state.get_data()
-    if "role" not in data or await session.get(Municipality, callback_data.value) is None:
+    if (
+        int(data.get("role", REGION)) == REGION
+        or await session.get(Municipality, callback_data.value) is None
+    ):
         await query.answer(_("This button is not valid. Please choose again."), show_alert=True)
         return
-    if profile.coordinator_municipality_id not in (None, callback_data.value):
+    if not may_manage(profile, callback_data.value):
         await query.answer(refusal("forbidden"), show_alert=True)
         return
     await state.update_data(municipality_id=callback_data.value)
@@ -239,7 +293,11 @@ async def invite_uses(
     settings: Settings,
 ) -> None:
     data = await state.get_data()
-    if "role" not in data or callback_data.value not in MAX_USES_CHOICES:
+    if (
+        "role" not in data
+        or callback_data.value not in MAX_USES_CHOICES
+        or (int(data["role"]) == REGION and "region" not in data)
+    ):
         await query.answer(_("This button is not valid. Please choose again."), show_alert=True)
         return
     try:
@@ -249,6 +307,7 @@ async def invite_uses(
             INVITE_ROLES[int(data["role"])],
             school_id=data.get("school_id"),
             municipality_id=data.get("municipality_id"),
+            region=data.get("region") if int(data["role"]) == REGION else None,
             max_uses=callback_data.value,
         )
     except InvitationError as refused:
@@ -273,17 +332,18 @@ async def describe(session: AsyncSession, invitation: Invitation, bot: Bot, defa
         school = await session.get(School, invitation.school_id)
         what = _("teacher of {school}").format(school=html.escape(school.name if school else "?"))
     else:
-        muni = (
-            await session.get(Municipality, invitation.municipality_id)
-            if invitation.municipality_id
-            else None
+        what = _("coordinator of {municipality}").format(
+            municipality=html.escape(await _coordinator_of(session, invitation))
         )
-        what = _("coordinator of {municipality}").format(municipality=html.escape(muni.name if muni else "?"))
     zone = default_zone
     if invitation.municipality_id:
         muni = await session.get(Municipality, invitation.municipality_id)
         if muni is not None:
             zone = ZoneInfo(muni.timezone)
+    elif invitation.region is not None:
+        region = await directory.region_municipalities(session, invitation.region)
+        if region:
+            zone = ZoneInfo(region[0].timezone)
     return _("Invitation: {what}\nLink: {link}\nValid until {until}, uses: {uses} of {max}").format(
         what=what,
         link=link,

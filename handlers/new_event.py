@@ -157,11 +157,9 @@ async def begin(message: Message, state: FSMContext, session: AsyncSession, prof
         await state.update_data(municipality_id=school.municipality_id, school_id=school.id, teacher=True)
         await _ask_kind(message, state)
         return
-    if not auth.admin:
-        await state.update_data(municipality_id=min(auth.municipalities))
-        await _ask_kind(message, state)
-        return
-    municipalities = await directory.municipalities(session)
+    # A region's coordinator chooses among their municipalities; an admin among all of them.
+    only = None if auth.admin else auth.municipalities
+    municipalities = await directory.municipalities(session, only)
     if not municipalities:
         await message.answer(_("The directory is empty: there is no municipality to publish for yet."))
         return
@@ -170,12 +168,14 @@ async def begin(message: Message, state: FSMContext, session: AsyncSession, prof
         await _ask_kind(message, state)
         return
     await state.set_state(NewEvent.municipality)
-    text, markup = await _municipality_page(session, 0)
+    text, markup = await _municipality_page(session, 0, only)
     await message.answer(text, reply_markup=markup)
 
 
-async def _municipality_page(session: AsyncSession, page: int) -> tuple[str, InlineKeyboardMarkup]:
-    municipalities = await directory.municipalities(session)
+async def _municipality_page(
+    session: AsyncSession, page: int, only: frozenset[int] | None
+) -> tuple[str, InlineKeyboardMarkup]:
+    municipalities = await directory.municipalities(session, only)
     markup, page, pages = paged_rows(
         [(m.name, NewEventCb(step="mun", value=str(m.id)).pack()) for m in municipalities],
         page,
@@ -185,18 +185,32 @@ async def _municipality_page(session: AsyncSession, page: int) -> tuple[str, Inl
 
 
 @router.callback_query(NewEvent.municipality, NewEventCb.filter(F.step == "mun_page"))
-async def municipality_page(query: CallbackQuery, callback_data: NewEventCb, session: AsyncSession) -> None:
+async def municipality_page(
+    query: CallbackQuery, callback_data: NewEventCb, session: AsyncSession, profile: Profile
+) -> None:
+    auth = await authority(session, profile.user)
     text, markup = await _municipality_page(
-        session, int(callback_data.value) if callback_data.value.isdigit() else 0
+        session,
+        int(callback_data.value) if callback_data.value.isdigit() else 0,
+        None if auth.admin else auth.municipalities,
     )
     await _ask(query, text, markup)
 
 
 @router.callback_query(NewEvent.municipality, NewEventCb.filter(F.step == "mun"))
 async def choose_municipality(
-    query: CallbackQuery, callback_data: NewEventCb, state: FSMContext, session: AsyncSession
+    query: CallbackQuery,
+    callback_data: NewEventCb,
+    state: FSMContext,
+    session: AsyncSession,
+    profile: Profile,
 ) -> None:
-    if not callback_data.value.isdigit() or await session.get(Municipality, int(callback_data.value)) is None:
+    auth = await authority(session, profile.user)
+    if (
+        not callback_data.value.isdigit()
+        or await session.get(Municipality, int(callback_data.value)) is None
+        or not (auth.admin or int(callback_data.value) in auth.municipalities)
+    ):
         await query.answer(_("This button is not valid. Please choose again."), show_alert=True)
         return
     await state.update_data(municipality_id=int(callback_data.value))

@@ -112,6 +112,9 @@ class Invitation(Base):
     role: Mapped[Role] = mapped_column(Enum(Role, native_enum=False, length=16, validate_strings=True))
     municipality_id: Mapped[int | None] = mapped_column(ForeignKey("municipalities.id", ondelete="CASCADE"))
     school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"))
+    # A coordinator invitation for a whole region (`Municipality.region`, migration 0011): no municipality;
+    # redeeming it grants a coordinator role for each municipality the region has then.
+    region: Mapped[str | None] = mapped_column(String(200))
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime())

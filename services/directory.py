@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -10,8 +10,32 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models import Municipality, Organisation, School
 
 
-async def municipalities(session: AsyncSession) -> Sequence[Municipality]:
-    return (await session.scalars(select(Municipality).order_by(Municipality.name))).all()
+async def municipalities(
+    session: AsyncSession, only: Collection[int] | None = None
+) -> Sequence[Municipality]:
+    """Every municipality by name, or only those of `only` (a coordinator's own; None: all of them)."""
+    query = select(Municipality).order_by(Municipality.name)
+    if only is not None:
+        query = query.where(Municipality.id.in_(list(only)))
+    return (await session.scalars(query)).all()
+
+
+async def region_municipalities(session: AsyncSession, region: str) -> Sequence[Municipality]:
+    """The municipalities of a region (`Municipality.region`), by name."""
+    query = select(Municipality).where(Municipality.region == region).order_by(Municipality.name)
+    return (await session.scalars(query)).all()
+
+
+async def whole_regions(session: AsyncSession, only: Collection[int] | None = None) -> list[Municipality]:
+    """One municipality (the first by name) standing for each region all of whose municipalities are in
+    `only` (None: every region), by region name: the choices of a region invitation."""
+    every = (
+        await session.scalars(select(Municipality).order_by(Municipality.region, Municipality.name))
+    ).all()
+    regions: dict[str, list[Municipality]] = {}
+    for muni in every:
+        regions.setdefault(muni.region, []).append(muni)
+    return [munis[0] for munis in regions.values() if only is None or all(m.id in only for m in munis)]
 
 
 async def schools_of(session: AsyncSession, municipality_id: int) -> Sequence[School]:

@@ -234,7 +234,7 @@ async def import_directory(
     municipalities = {
         _muni_key(m.region, m.name): m for m in (await session.scalars(select(Municipality))).all()
     }
-    scope = actor.coordinator_municipality_id
+    scope = actor.coordinator_municipalities  # None: an admin imports anywhere
     problems: list[Problem] = []
     seen: dict[tuple[str, str, str, str], int] = {}
     plan: list[tuple[tuple[str, str], str, str, str, str]] = []
@@ -261,7 +261,7 @@ async def import_directory(
             continue
         key = _muni_key(region, muni)
         existing = municipalities.get(key)
-        if scope is not None and (existing is None or existing.id != scope):
+        if scope is not None and (existing is None or existing.id not in scope):
             problems.append(Problem(line, "outside_scope", {"value": muni}))
             continue
         dedup = (*key, kind if kind == SCHOOL_TYPE else "org", name.lower())
@@ -330,7 +330,7 @@ async def import_pupil_counts(
         records = _records(read_table(file_name, data), PUPILS_COLUMNS, PUPILS_REQUIRED)
     except ImportRefused as refused:
         return ImportResult(refused.problems)
-    scope = actor.coordinator_municipality_id
+    scope = actor.coordinator_municipalities  # None: an admin imports anywhere
     query = select(School, Municipality).join(Municipality, School.municipality_id == Municipality.id)
     schools = {
         (m.name.strip().lower(), s.name.strip().lower()): s for s, m in (await session.execute(query)).all()
@@ -348,7 +348,7 @@ async def import_pupil_counts(
         if school is None:
             problems.append(Problem(line, "unknown_school", {"value": row["school"]}))
             continue
-        if scope is not None and school.municipality_id != scope:
+        if scope is not None and school.municipality_id not in scope:
             problems.append(Problem(line, "outside_scope", {"value": row["municipality"]}))
             continue
         grade_raw, pupils_raw = row["grade"], row["pupils"]

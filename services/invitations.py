@@ -12,11 +12,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Invitation, Municipality, Role, School, TeacherClass, User, UserRole
 from models.base import utcnow
+from services import directory
 from services.people import INVITATION, MOVED, REVOKED, Profile, record_role_change
 
 INVITABLE = (Role.teacher, Role.coordinator)
@@ -32,17 +33,26 @@ class InvitationError(Exception):
         self.code = code
 
 
-def coordinator_scope(profile: Profile) -> tuple[bool, int | None]:
-    """(is coordinator, municipality or None for an admin serving every municipality)."""
-    return profile.has(Role.coordinator), profile.coordinator_municipality_id
-
-
 def may_manage(profile: Profile, municipality_id: int | None) -> bool:
-    """A coordinator acts inside their municipality; an admin (no municipality) everywhere."""
-    is_coordinator, scope = coordinator_scope(profile)
-    if not is_coordinator:
+    """A coordinator acts inside their municipalities; an admin (no municipality) everywhere."""
+    if not profile.has(Role.coordinator):
         return False
-    return scope is None or (municipality_id is not None and scope == municipality_id)
+    scope = profile.coordinator_municipalities
+    return scope is None or (municipality_id is not None and municipality_id in scope)
+
+
+async def may_invite_region(session: AsyncSession, profile: Profile, region: str) -> bool:
+    """A region invitation: an admin, or a coordinator who serves every municipality of that region."""
+    munis = await directory.region_municipalities(session, region)
+    if not munis or not profile.has(Role.coordinator):
+        return False
+    return all(may_manage(profile, m.id) for m in munis)
+
+
+async def _may_see(session: AsyncSession, profile: Profile, invitation: Invitation) -> bool:
+    if invitation.region is not None:
+        return await may_invite_region(session, profile, invitation.region)
+    return may_manage(profile, invitation.municipality_id)
 
 
 async def create_invitation(
@@ -52,10 +62,11 @@ async def create_invitation(
     *,
     school_id: int | None = None,
     municipality_id: int | None = None,
+    region: str | None = None,
     days: int = DEFAULT_DAYS,
     max_uses: int = 1,
 ) -> Invitation:
-    """A teacher invitation is scoped to a school, a coordinator one to a municipality."""
+    """A teacher invitation is scoped to a school, a coordinator one to a municipality or a whole region."""
     if not actor.has(Role.coordinator):
         raise InvitationError("forbidden")
     if role not in INVITABLE:
@@ -63,21 +74,29 @@ async def create_invitation(
     if not 1 <= max_uses <= 100 or not 1 <= days <= 90:
         raise InvitationError("bad_limits")
     if role is Role.teacher:
+        region = None
         school = await session.get(School, school_id) if school_id is not None else None
         if school is None:
             raise InvitationError("unknown_school")
         municipality_id = school.municipality_id
+    elif region is not None:
+        school_id = municipality_id = None
+        if not await directory.region_municipalities(session, region):
+            raise InvitationError("unknown_region")
+        if not await may_invite_region(session, actor, region):
+            raise InvitationError("forbidden")
     else:
         school_id = None
         if municipality_id is None or await session.get(Municipality, municipality_id) is None:
             raise InvitationError("unknown_municipality")
-    if not may_manage(actor, municipality_id):
+    if region is None and not may_manage(actor, municipality_id):
         raise InvitationError("forbidden")
     invitation = Invitation(
         code=secrets.token_urlsafe(12),
         role=role,
         municipality_id=municipality_id,
         school_id=school_id,
+        region=region,
         created_by=actor.user.id,
         created_at=utcnow(),
         expires_at=utcnow() + timedelta(days=days),
@@ -90,7 +109,8 @@ async def create_invitation(
 
 
 async def active_invitations(session: AsyncSession, actor: Profile) -> Sequence[Invitation]:
-    """Unrevoked, unexpired, not used up invitations the actor may see (their municipality, or all)."""
+    """Unrevoked, unexpired, not used up invitations the actor may see (their municipalities, a region
+    all of whose municipalities they serve, or everything for an admin)."""
     if not actor.has(Role.coordinator):
         return []
     query = select(Invitation).where(
@@ -98,16 +118,18 @@ async def active_invitations(session: AsyncSession, actor: Profile) -> Sequence[
         Invitation.expires_at > utcnow(),
         Invitation.uses < Invitation.max_uses,
     )
-    if actor.coordinator_municipality_id is not None:
-        query = query.where(Invitation.municipality_id == actor.coordinator_municipality_id)
-    return (await session.scalars(query.order_by(Invitation.id))).all()
+    scope = actor.coordinator_municipalities
+    if scope is not None:
+        query = query.where(or_(Invitation.municipality_id.in_(list(scope)), Invitation.region.is_not(None)))
+    found = (await session.scalars(query.order_by(Invitation.id))).all()
+    return [i for i in found if await _may_see(session, actor, i)]
 
 
 async def revoke_invitation(session: AsyncSession, actor: Profile, invitation_id: int) -> Invitation:
     invitation = await session.get(Invitation, invitation_id)
     if invitation is None:
         raise InvitationError("unknown")
-    if not may_manage(actor, invitation.municipality_id):
+    if not await _may_see(session, actor, invitation):
         raise InvitationError("forbidden")
     if invitation.revoked_at is None:
         invitation.revoked_at = utcnow()
@@ -180,7 +202,8 @@ class Redeemed:
 
 
 async def redeem(session: AsyncSession, user: User, code: str) -> Redeemed:
-    """Use an invitation: grant its role in its scope, once per user, within its limits.
+    """Use an invitation: grant its role in its scope, once per user, within its limits. A region
+    invitation grants a coordinator role for each municipality the region has now (one row each).
 
     A role already held is never narrowed: a coordinator (an admin above all) keeps their scope and the
     link is declined without being used up. A teacher of another school moves to the invitation's school:
@@ -195,19 +218,33 @@ async def redeem(session: AsyncSession, user: User, code: str) -> Redeemed:
     if problem is not None:
         raise InvitationError(problem)
     assert invitation is not None
-    held = await session.scalar(
-        select(UserRole)
-        .where(UserRole.user_id == user.id, UserRole.role == invitation.role)
-        .order_by(UserRole.id)
-    )
+    held_rows = (
+        await session.scalars(
+            select(UserRole)
+            .where(UserRole.user_id == user.id, UserRole.role == invitation.role)
+            .order_by(UserRole.id)
+        )
+    ).all()
+    held = held_rows[0] if held_rows else None
     left_school: int | None = None
-    if held is not None:
-        if held.municipality_id == invitation.municipality_id and held.school_id == invitation.school_id:
-            raise InvitationError("already")
-        if invitation.role is Role.coordinator:
+    targets: list[int | None] = [invitation.municipality_id]
+    if invitation.role is Role.coordinator:
+        if invitation.region is not None:
+            targets = [m.id for m in await directory.region_municipalities(session, invitation.region)]
+            if not targets:
+                raise InvitationError("unknown_region")
+        if held_rows:
+            scopes = {r.municipality_id for r in held_rows}
+            if None in scopes:
+                raise InvitationError("wider")
+            if set(targets) <= scopes:
+                raise InvitationError("already")
             # A coordinator's scope is never changed by a link: an admin (every municipality) would lose
             # everything but one, a municipal coordinator their own. The link is not used up.
-            raise InvitationError("wider" if held.municipality_id is None else "other_municipality")
+            raise InvitationError("other_municipality")
+    elif held is not None:
+        if held.municipality_id == invitation.municipality_id and held.school_id == invitation.school_id:
+            raise InvitationError("already")
         # A teacher moving schools: the new school replaces the old one, whose classes no longer apply.
         left_school = held.school_id
     claimed = await session.execute(
@@ -240,16 +277,40 @@ async def redeem(session: AsyncSession, user: User, code: str) -> Redeemed:
                 TeacherClass.user_id == user.id, TeacherClass.school_id.is_distinct_from(invitation.school_id)
             )
         )
-    await grant_role(
-        session,
-        user,
-        invitation.role,
-        municipality_id=invitation.municipality_id,
-        school_id=invitation.school_id,
-        actor_id=invitation.created_by,
-        source=INVITATION,
-        invitation_id=invitation.id,
-    )
+    if invitation.role is Role.coordinator:
+        # One coordinator role per municipality (a region's: each of them), each grant recorded.
+        for municipality_id in targets:
+            session.add(
+                UserRole(
+                    user_id=user.id,
+                    role=Role.coordinator,
+                    municipality_id=municipality_id,
+                    granted_by=invitation.created_by,
+                    granted_at=utcnow(),
+                )
+            )
+            record_role_change(
+                session,
+                user.id,
+                Role.coordinator,
+                "grant",
+                source=INVITATION,
+                municipality_id=municipality_id,
+                actor_id=invitation.created_by,
+                invitation_id=invitation.id,
+            )
+        await session.flush()
+    else:
+        await grant_role(
+            session,
+            user,
+            invitation.role,
+            municipality_id=invitation.municipality_id,
+            school_id=invitation.school_id,
+            actor_id=invitation.created_by,
+            source=INVITATION,
+            invitation_id=invitation.id,
+        )
     return Redeemed(invitation, left_school)
 
 
@@ -283,8 +344,8 @@ async def revocable_roles(session: AsyncSession, actor: Profile) -> list[HeldRol
         .where(UserRole.role.in_(INVITABLE))
         .order_by(UserRole.role, UserRole.municipality_id, UserRole.school_id, UserRole.id)
     )
-    if actor.coordinator_municipality_id is not None:
-        query = query.where(UserRole.municipality_id == actor.coordinator_municipality_id)
+    if actor.coordinator_municipalities is not None:
+        query = query.where(UserRole.municipality_id.in_(list(actor.coordinator_municipalities)))
     held = (await session.execute(query)).all()
     return [
         HeldRole(role, telegram_id, language)

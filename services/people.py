@@ -25,8 +25,14 @@ class Profile:
 
     user: User
     roles: frozenset[Role]
-    coordinator_municipality_id: int | None  # None for an admin who serves every municipality
+    # The municipalities a coordinator serves (one, or each of a region's); None for an admin who serves
+    # every municipality; empty for everyone who is not a coordinator.
+    coordinator_municipalities: frozenset[int] | None
     learners: tuple[Learner, ...]
+
+    @property
+    def is_admin(self) -> bool:
+        return self.has(Role.coordinator) and self.coordinator_municipalities is None
 
     @property
     def is_registered(self) -> bool:
@@ -56,11 +62,11 @@ async def load_profile(session: AsyncSession, user: User) -> Profile:
         await session.scalars(select(Learner).where(Learner.user_id == user.id).order_by(Learner.id))
     ).all()
     scopes = [r.municipality_id for r in roles if r.role is Role.coordinator]
-    coordinator_scope = None if None in scopes else next(iter(scopes), None)
+    coordinator_scope = None if None in scopes else frozenset(m for m in scopes if m is not None)
     return Profile(
         user=user,
         roles=frozenset(r.role for r in roles),
-        coordinator_municipality_id=coordinator_scope,
+        coordinator_municipalities=coordinator_scope,
         learners=tuple(learners),
     )
 
@@ -118,7 +124,7 @@ async def ensure_admin(session: AsyncSession, user: User, admin_ids: Iterable[in
 async def revoke_former_admins(session: AsyncSession, admin_ids: Iterable[int]) -> list[int]:
     """At start-up: whoever holds the global coordinator role but is no longer in ADMIN_IDS loses it.
 
-    Only ADMIN_IDS grants that role (a coordinator invitation is always for a municipality), so an id
+    Only ADMIN_IDS grants that role (a coordinator invitation is always for a municipality or a region's municipalities), so an id
     removed from the setting is an admin no more. Returns the users' Telegram ids.
     """
     keep = set(admin_ids)

@@ -11,8 +11,8 @@ Definitions (docs/reports.md says the same for people):
   who signs up two children brings two pupils;
 - *coverage* is unique participants over the pupils loaded in `pupil_counts` for the school year the
   period starts in, by grade band and by school.
-Scopes: a coordinator sees the pupils of their municipality's schools (an admin, with no municipality,
-sees all), a teacher the pupils of their school; anyone else gets nothing (checked here, not only in
+Scopes: a coordinator sees the pupils of their municipality's schools (a region's coordinator, who holds a
+role for each of its municipalities, those of all of them; an admin, with no municipality, sees all), a teacher the pupils of their school; anyone else gets nothing (checked here, not only in
 handlers).
 """
 
@@ -78,12 +78,20 @@ class NotAllowed(Exception):
 class Scope:
     """Whose numbers a user may see."""
 
-    kind: Literal["all", "municipality", "school"]
-    title: str
+    kind: Literal["all", "region", "municipality", "school"]
+    title: str  # the municipality's, the school's, or the region's name
     municipality_id: int | None = None
     school_id: int | None = None
     grades: tuple[int, ...] = ()  # a teacher's classes
     zone: ZoneInfo = DEFAULT_ZONE
+    municipality_ids: tuple[int, ...] = ()  # a "region" scope: the municipalities its coordinator serves
+
+    @property
+    def municipalities(self) -> tuple[int, ...]:
+        """The municipalities of a "municipality" or "region" scope."""
+        if self.municipality_ids:
+            return self.municipality_ids
+        return (self.municipality_id,) if self.municipality_id is not None else ()
 
 
 @dataclass(frozen=True)
@@ -126,14 +134,29 @@ def quarter_of(day: date) -> Period:
 async def resolve_scope(session: AsyncSession, user_id: int) -> Scope:
     """The widest statistics scope of a user's roles; raises NotAllowed for pupils and parents."""
     roles = (await session.scalars(select(UserRole).where(UserRole.user_id == user_id))).all()
-    coordinator = next((r for r in roles if r.role is Role.coordinator), None)
-    if coordinator is not None:
-        if coordinator.municipality_id is None:
+    coordinator = [r.municipality_id for r in roles if r.role is Role.coordinator]
+    if coordinator:
+        if None in coordinator:
             return Scope("all", "")
-        muni = await session.get(Municipality, coordinator.municipality_id)
-        if muni is None:
+        munis = (
+            await session.scalars(
+                select(Municipality).where(Municipality.id.in_(coordinator)).order_by(Municipality.id)
+            )
+        ).all()
+        if not munis:
             raise NotAllowed
-        return Scope("municipality", muni.name, municipality_id=muni.id, zone=ZoneInfo(muni.timezone))
+        if len(munis) == 1:
+            (one,) = munis
+            return Scope("municipality", one.name, municipality_id=one.id, zone=ZoneInfo(one.timezone))
+        # A region's coordinator (a role per municipality): their municipalities added up, named by the
+        # region (or regions), in the time zone of the first of them.
+        regions = sorted({m.region for m in munis})
+        return Scope(
+            "region",
+            ", ".join(regions),
+            municipality_ids=tuple(m.id for m in munis),
+            zone=ZoneInfo(munis[0].timezone),
+        )
     teacher = next((r for r in roles if r.role is Role.teacher and r.school_id is not None), None)
     if teacher is not None:
         school = await session.get(School, teacher.school_id)
@@ -163,8 +186,8 @@ def _school_filter(scope: Scope, column: Any) -> ColumnElement[bool]:
     """Rows whose pupil's school is in scope."""
     if scope.kind == "school":
         return column == scope.school_id
-    if scope.kind == "municipality":
-        return column.in_(select(School.id).where(School.municipality_id == scope.municipality_id))
+    if scope.kind in ("municipality", "region"):
+        return column.in_(select(School.id).where(School.municipality_id.in_(scope.municipalities)))
     return column.is_not(None)
 
 
@@ -175,8 +198,8 @@ def _event_filter(scope: Scope) -> ColumnElement[bool]:
             Event.municipality_id == scope.municipality_id,
             or_(Event.school_id.is_(None), Event.school_id == scope.school_id),
         )
-    if scope.kind == "municipality":
-        return Event.municipality_id == scope.municipality_id
+    if scope.kind in ("municipality", "region"):
+        return Event.municipality_id.in_(scope.municipalities)
     return literal(True)
 
 
@@ -435,7 +458,8 @@ def _summary_unit(scope: Scope) -> str:
 async def _summarised(session: AsyncSession, scope: Scope, period: Period) -> bool:
     """Whether the summaries answer this overview exactly: a whole school year, by the calendar of the
     zone the summaries used for the scope (the default zone for everything, the municipality's otherwise)."""
-    if period != school_year_of(period.start):
+    if period != school_year_of(period.start) or scope.kind == "region":
+        # A region is counted by the scan (`_facts`), exactly, rather than by adding up summaries.
         return False
     if scope.kind == "all":
         return scope.zone.key == report_summary.DEFAULT_ZONE.key
@@ -559,8 +583,8 @@ async def _scope_school_ids(session: AsyncSession, scope: Scope) -> list[tuple[i
     query = select(School.id, School.name).order_by(School.name)
     if scope.kind == "school":
         query = query.where(School.id == scope.school_id)
-    elif scope.kind == "municipality":
-        query = query.where(School.municipality_id == scope.municipality_id)
+    elif scope.kind in ("municipality", "region"):
+        query = query.where(School.municipality_id.in_(scope.municipalities))
     return [(int(i), str(n)) for i, n in (await session.execute(query)).all()]
 
 
@@ -724,7 +748,7 @@ async def visible_event(session: AsyncSession, scope: Scope, event_id: int) -> E
     event = await session.get(Event, event_id)
     if event is None or event.status is EventStatus.draft:
         raise NotAllowed
-    if scope.kind == "municipality" and event.municipality_id != scope.municipality_id:
+    if scope.kind in ("municipality", "region") and event.municipality_id not in scope.municipalities:
         raise NotAllowed
     if scope.kind == "school" and (
         event.municipality_id != scope.municipality_id
