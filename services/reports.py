@@ -447,24 +447,28 @@ async def _facts(session: AsyncSession, scope: Scope, period: Period) -> _Facts:
     return result
 
 
-def _summary_unit(scope: Scope) -> str:
+def _summary_units(scope: Scope) -> list[str]:
+    """The summary counters that make up the scope (a region: its municipalities')."""
     if scope.kind == "school":
-        return f"s:{scope.school_id}"
-    if scope.kind == "municipality":
-        return f"m:{scope.municipality_id}"
-    return "all"
+        return [f"s:{scope.school_id}"]
+    if scope.kind in ("municipality", "region"):
+        return [f"m:{m}" for m in scope.municipalities]
+    return ["all"]
 
 
 async def _summarised(session: AsyncSession, scope: Scope, period: Period) -> bool:
     """Whether the summaries answer this overview exactly: a whole school year, by the calendar of the
     zone the summaries used for the scope (the default zone for everything, the municipality's otherwise)."""
-    if period != school_year_of(period.start) or scope.kind == "region":
-        # A region is counted by the scan (`_facts`), exactly, rather than by adding up summaries.
+    if period != school_year_of(period.start):
         return False
     if scope.kind == "all":
         return scope.zone.key == report_summary.DEFAULT_ZONE.key
-    muni = await session.get(Municipality, scope.municipality_id)
-    return muni is not None and muni.timezone == scope.zone.key
+    # A municipality, or a region's municipalities: each summarised in its own zone, which must be the scope's.
+    # A region adds its municipalities' counters up: a pupil is counted in the municipality of their school.
+    zones = (
+        await session.scalars(select(Municipality.timezone).where(Municipality.id.in_(scope.municipalities)))
+    ).all()
+    return len(zones) == len(set(scope.municipalities)) and set(zones) == {scope.zone.key}
 
 
 async def _facts_summarised(session: AsyncSession, scope: Scope, period: Period) -> _Facts:
@@ -472,12 +476,12 @@ async def _facts_summarised(session: AsyncSession, scope: Scope, period: Period)
     the counts, and counters of distinct pupils per school year for the unique ones."""
     await report_summary.refresh(session)
     lo, hi = period.bounds(scope.zone)
-    year, unit = period.start.year, _summary_unit(scope)
+    year, units = period.start.year, _summary_units(scope)
     t = ReportEventTally
     if scope.kind == "school":
         mine: ColumnElement[bool] = t.school_id == scope.school_id
-    elif scope.kind == "municipality":
-        mine = t.school_id.in_(select(School.id).where(School.municipality_id == scope.municipality_id))
+    elif scope.kind in ("municipality", "region"):
+        mine = t.school_id.in_(select(School.id).where(School.municipality_id.in_(scope.municipalities)))
     else:
         mine = t.school_id != 0
     sums = (
@@ -545,7 +549,11 @@ async def _facts_summarised(session: AsyncSession, scope: Scope, period: Period)
     counts = dict(
         (str(m), int(n))
         for m, n in (
-            await session.execute(select(c.measure, c.learners).where(c.unit == unit, c.school_year == year))
+            await session.execute(
+                select(c.measure, func.sum(c.learners))
+                .where(c.unit.in_(units), c.school_year == year)
+                .group_by(c.measure)
+            )
         ).all()
     )
     result.by_month = sorted((str(m), int(n), counts.get(f"month:{m}", 0)) for m, n in parts_by_month)
@@ -569,7 +577,7 @@ async def _facts_summarised(session: AsyncSession, scope: Scope, period: Period)
         for m, n in (
             await session.execute(
                 select(c.measure, func.sum(c.learners))
-                .where(c.unit == unit, c.school_year <= year, c.measure.in_(["first", "first_ovz"]))
+                .where(c.unit.in_(units), c.school_year <= year, c.measure.in_(["first", "first_ovz"]))
                 .group_by(c.measure)
             )
         ).all()
