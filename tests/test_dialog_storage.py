@@ -55,11 +55,19 @@ async def test_dialog_resumes_after_restart_with_database_storage(emulator, data
     await _half_then_restart(emulator, make_settings(emulator, database_url))
 
 
+def _worker_database(url: str) -> str:
+    """A Redis database of this pytest-xdist worker's own (gw0: the URL's, gw1: the one below…), so that
+    two workers never flush each other's dialogs."""
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    base, _, number = url.rpartition("/")
+    return f"{base}/{max(int(number or 0) - worker, 0)}" if number.isdigit() else url
+
+
 @pytest.mark.skipif(not os.environ.get("TEST_REDIS_URL"), reason="TEST_REDIS_URL is not set")
 async def test_dialog_resumes_after_restart_with_redis_storage(emulator, database_url):
     import redis.asyncio as redis
 
-    url = os.environ["TEST_REDIS_URL"]
+    url = _worker_database(os.environ["TEST_REDIS_URL"])
     client = redis.from_url(url)
     await client.flushdb()
     await client.aclose()
