@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.callbacks import BroadcastAckCb, BroadcastCb, BroadcastStepCb
 from bot.filters import HasRole
 from handlers.keyboards import ask as _ask
-from handlers.keyboards import page_note, paged_rows, rows
+from handlers.keyboards import municipality_chooser, page_note, paged_rows, rows
 from models import BroadcastStatus, Municipality, Role, School
 from services import broadcast_audience, broadcasts, directory
 from services.broadcast_audience import AudienceError, AudienceFilter
@@ -112,13 +112,14 @@ async def begin(message: Message, state: FSMContext, session: AsyncSession, prof
 async def _municipality_page(
     session: AsyncSession, page: int, only: frozenset[int] | None
 ) -> tuple[str, InlineKeyboardMarkup]:
-    municipalities = await directory.municipalities(session, only)
-    markup, page, pages = paged_rows(
-        [(m.name, _step("mun", str(m.id))) for m in municipalities], page, lambda p: _step("mun_page", str(p))
+    return await municipality_chooser(
+        session,
+        page,
+        only,
+        _("New broadcast. To which municipality?"),
+        lambda m: _step("mun", str(m)),
+        lambda p: _step("mun_page", str(p)),
     )
-    return "\n".join(
-        filter(None, [_("New broadcast. To which municipality?"), page_note(page, pages)])
-    ), markup
 
 
 @router.callback_query(Compose.municipality, BroadcastStepCb.filter(F.step == "mun_page"), AUTHORS)

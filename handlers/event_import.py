@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import Clock
 from bot.event_callbacks import PlanImportCb
 from bot.filters import HasRole
-from handlers.keyboards import page_note, paged_rows, rows
+from handlers.keyboards import municipality_chooser, rows
 from handlers.new_event import error_text, zone_of
 from models import Role
 from services import directory
@@ -114,15 +114,14 @@ async def _send_template(message: Message, clock: Clock) -> None:
 async def _municipality_page(
     session: AsyncSession, page: int, only: frozenset[int] | None
 ) -> tuple[str, InlineKeyboardMarkup]:
-    municipalities = await directory.municipalities(session, only)
-    markup, page, pages = paged_rows(
-        [(m.name, PlanImportCb(step="imp_mun", value=str(m.id)).pack()) for m in municipalities],
+    return await municipality_chooser(
+        session,
         page,
+        only,
+        _("Import a plan. For which municipality?"),
+        lambda m: PlanImportCb(step="imp_mun", value=str(m)).pack(),
         lambda p: PlanImportCb(step="imp_mun_page", value=str(p)).pack(),
     )
-    return "\n".join(
-        filter(None, [_("Import a plan. For which municipality?"), page_note(page, pages)])
-    ), markup
 
 
 @router.callback_query(Import.file, PlanImportCb.filter(F.step == "imp_mun_page"))

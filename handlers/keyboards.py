@@ -7,6 +7,9 @@ from typing import TypeVar
 
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services import directory
 
 T = TypeVar("T")
 
@@ -74,3 +77,20 @@ async def ask(
         await target.answer()
     else:
         await target.answer(text, reply_markup=keyboard)
+
+
+async def municipality_chooser(
+    session: AsyncSession,
+    page: int,
+    only: frozenset[int] | None,
+    question: str,
+    choose: Callable[[int], str],
+    turn: Callable[[int], str],
+) -> tuple[str, InlineKeyboardMarkup]:
+    """«Which municipality?», 20 a page: all of them (`only` None, an admin) or the user's own.
+
+    `choose` packs the callback data of a municipality's button, `turn` that of a page.
+    """
+    municipalities = await directory.municipalities(session, only)
+    markup, page, pages = paged_rows([(m.name, choose(m.id)) for m in municipalities], page, turn)
+    return "\n".join(filter(None, [question, page_note(page, pages)])), markup

@@ -25,7 +25,7 @@ from bot.event_callbacks import PickCb
 from bot.filters import HasRole
 from handlers import date_picker
 from handlers.keyboards import ask as _ask
-from handlers.keyboards import page_note, paged_rows, rows
+from handlers.keyboards import municipality_chooser, page_note, paged_rows, rows
 from models import Event, EventKind, EventLevel, Municipality, Organisation, Role, School
 from services import directory
 from services.cards import KIND_LABELS, LEVEL_LABELS, CardContext, event_text
@@ -175,13 +175,14 @@ async def begin(message: Message, state: FSMContext, session: AsyncSession, prof
 async def _municipality_page(
     session: AsyncSession, page: int, only: frozenset[int] | None
 ) -> tuple[str, InlineKeyboardMarkup]:
-    municipalities = await directory.municipalities(session, only)
-    markup, page, pages = paged_rows(
-        [(m.name, NewEventCb(step="mun", value=str(m.id)).pack()) for m in municipalities],
+    return await municipality_chooser(
+        session,
         page,
+        only,
+        _("New event. For which municipality?"),
+        lambda m: NewEventCb(step="mun", value=str(m)).pack(),
         lambda p: NewEventCb(step="mun_page", value=str(p)).pack(),
     )
-    return "\n".join(filter(None, [_("New event. For which municipality?"), page_note(page, pages)])), markup
 
 
 @router.callback_query(NewEvent.municipality, NewEventCb.filter(F.step == "mun_page"))
